@@ -1,0 +1,1 @@
+from mbti_core.types import AXES, TYPES  # noqa: F401

@@ -1,0 +1,5 @@
+import sys
+
+from mbti_core.cli import main
+
+sys.exit(main())

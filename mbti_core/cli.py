@@ -1,0 +1,44 @@
+"""`python -m mbti_core SUBCOMMAND`: each subcommand is a module with add_arguments(parser) and main(args)."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# name -> (module, one-line help). Modules are imported only when their subcommand runs,
+# so `--help` stays fast and a missing optional dependency only breaks its own command.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "data": ("mbti_core.datacmd", "build the cached datasets from the raw data and print a summary"),
+    "baseline": ("mbti_core.baselines", "majority and TF-IDF + LR baselines on the writer-disjoint test split"),
+}
+
+
+def build_parser(commands: dict[str, tuple[str, str]] = COMMANDS, prog: str = "python -m mbti_core",
+                 description: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog, description=description or "Korean MBTI text classification: data, baselines, models.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module_name, help_text) in commands.items():
+        sub = subparsers.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(_module=module_name)
+        # Arguments are added lazily in main(); here only the help text is registered.
+    return parser
+
+
+def main(argv=None, commands: dict[str, tuple[str, str]] = COMMANDS, prog: str = "python -m mbti_core") -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(commands, prog, description=(sys.modules["__main__"].__doc__ or "").strip() or None)
+    # Find the subcommand, then give its parser the module's own arguments before parsing for real.
+    known, _ = parser.parse_known_args(argv[:1] if argv and not argv[0].startswith("-") else argv)
+    module = importlib.import_module(known._module)
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    module.add_arguments(subparsers.choices[known.command])
+    args = parser.parse_args(argv)
+    try:
+        return int(module.main(args) or 0)
+    except (FileNotFoundError, ValueError) as err:
+        # Bad input or missing files: one clear line, no traceback.
+        print(f"error: {err}", file=sys.stderr)
+        return 2
