@@ -10,6 +10,15 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     "data": ("mbti_core.datacmd", "build the cached datasets from the raw data and print a summary"),
     "baseline": ("mbti_core.baselines", "majority and TF-IDF + LR baselines on the writer-disjoint test split"),
+    "mask": ("mbti_core.masking.command",
+             "mask one type-characteristic token per sentence (logodds, random or an OpenAI-compatible LLM)"),
+    "predict": ("mbti_core.commands.predict", "predict MBTI type and axis probabilities for texts (JSON lines)"),
+    "fill-mask": ("mbti_core.commands.fill_mask", "type-conditioned [MASK] fills for several MBTI types (JSON)"),
+    "evaluate": ("mbti_core.commands.evaluate",
+                 "metrics of a checkpoint on a raw cafe comments CSV (or, for a sentiment checkpoint, a raw NSMC file)"),
+    "bench": ("mbti_core.commands.bench", "CPU latency (p50/p95), load time and peak memory of a checkpoint"),
+    "embeddings": ("mbti_core.studies.embeddings", "3-D PCA/t-SNE maps of test-sentence embeddings per encoder (JSON for the app)"),
+    "probe": ("mbti_core.studies.probing", "per-layer linear probes (macro-F1) for sentiment and each MBTI axis"),
 }
 
 

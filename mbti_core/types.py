@@ -35,6 +35,7 @@ def _build_korean_nicknames() -> dict[str, str]:
         for a in firsts:
             names[a + "팁"] = first + "TP"  # 인팁, 엔팁, 잇팁, 엣팁
             names[a + "뿌삐"] = first + "FP"  # 엔뿌삐, 인뿌삐
+            names[a + "픞"] = first + "FP"  # 엔픞, 인픞 (프+피 in one syllable)
     names["엥뿌삐"] = "ENFP"
     names["엥프피"] = "ENFP"
     return names

@@ -48,7 +48,7 @@ def test_korean_nicknames_cover_the_community_names():
         "인프피": "INFP", "인프제": "INFJ", "인티피": "INTP", "인팁": "INTP", "인티제": "INTJ", "잇프피": "ISFP",
         "잇프제": "ISFJ", "잇팁": "ISTP", "잇티제": "ISTJ", "엔프피": "ENFP", "엔프제": "ENFJ", "엔팁": "ENTP",
         "엔티제": "ENTJ", "엣프피": "ESFP", "엣프제": "ESFJ", "엣팁": "ESTP", "엣티제": "ESTJ",
-        "앤프제": "ENFJ", "엥뿌삐": "ENFP", "인푸제": "INFJ",
+        "앤프제": "ENFJ", "엥뿌삐": "ENFP", "인푸제": "INFJ", "엔픞": "ENFP", "인픞": "INFP",
     }
     for name, mbti in expected.items():
         assert KOREAN_NICKNAMES[name] == mbti, name

@@ -1,0 +1,452 @@
+"""What the Streamlit app needs besides widgets: where models and reports live, input checks, chat-log parsing,
+fill-mask post-processing and the results tables. No Streamlit here (pages stay thin; this is unit-testable).
+
+Every check returns a ``Checked`` (the text to use, notices to show, or an error to show instead of a result),
+so bad input becomes a message in the page, never a traceback.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mbti_core import settings
+from mbti_core.types import AXES, TYPES
+
+MODES = ("mft", "ft")
+MODE_LABELS = {"mft": "MFT", "ft": "FT"}
+MAX_CHARS = 5000          # longer input is cut here (the model sees at most max_length tokens anyway)
+MAX_LOG_MESSAGES = 500    # chat-log mode: the most recent messages beyond this are kept
+AXIS_LETTERS = {axis: (axis[0], axis[1]) for axis in AXES}
+AXIS_TITLES = {"EI": "E ↔ I", "SN": "S ↔ N", "TF": "T ↔ F", "JP": "J ↔ P"}
+LETTER_NAMES = {
+    "E": "외향 Extraversion", "I": "내향 Introversion", "S": "감각 Sensing", "N": "직관 iNtuition",
+    "T": "사고 Thinking", "F": "감정 Feeling", "J": "판단 Judging", "P": "인식 Perceiving",
+}
+EXAMPLE_MESSAGES = (
+    "내일 모임 시간 딱 지켜야 해. 늦으면 곤란하니까.",
+    "갑자기 바다 보고 싶어졌어 ㅋㅋ 지금 출발할 사람?",
+    "그 얘기 듣고 너무 속상했겠다 ㅠㅠ 괜찮아?",
+    "일단 원인부터 정리해 보자. 근거 없는 추측은 빼고.",
+    "주말엔 집에서 혼자 책 읽으면서 쉬는 게 제일 좋아요",
+)
+FILL_MASK_EXAMPLE = "내일 모임 시간 딱 지켜야 해. 늦으면 곤란하니까. 할 일은 미리미리 [MASK]야 마음이 편하지 않겠어?"
+DEFAULT_FILL_TYPES = ("ISTJ", "ENFP", "INTJ", "ESFP")
+MASK = "[MASK]"
+_MASK_PATTERN = re.compile(r"\[mask\]|<mask>", re.IGNORECASE)
+
+
+# -- where things live ----------------------------------------------------------------------------------------
+def model_source(mode: str) -> str:
+    """A checkpoint folder or Hub id for ``mode``: ``MBTI_MFT_CHECKPOINT`` / ``MBTI_FT_CHECKPOINT`` if set
+    (a folder or a Hub id), else ``<MBTI_CHECKPOINT_DIR or checkpoints/>/<mode>``."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+    override = os.environ.get(f"MBTI_{mode.upper()}_CHECKPOINT", "").strip()
+    return override or str(settings.checkpoint_dir() / mode)
+
+
+def reports_dir() -> Path:
+    """``MBTI_REPORTS_DIR`` if set (tests, other runs), else the project's ``reports/``."""
+    value = os.environ.get("MBTI_REPORTS_DIR", "").strip()
+    return Path(value).expanduser() if value else settings.reports_dir()
+
+
+def missing_model_message(mode: str, error: Exception) -> str:
+    source = model_source(mode)
+    return (
+        f"{MODE_LABELS[mode]} 모델을 불러올 수 없어요 / The {MODE_LABELS[mode]} model could not be loaded: {error}\n\n"
+        f"Expected a checkpoint at `{source}`. Train one with `python train.py {mode}` (it writes "
+        f"`checkpoints/{mode}/`), or set `MBTI_CHECKPOINT_DIR` (folder holding `mft/` and `ft/`) or "
+        f"`MBTI_{mode.upper()}_CHECKPOINT` (a folder or a Hugging Face Hub id)."
+    )
+
+
+# -- input checks ---------------------------------------------------------------------------------------------
+@dataclass
+class Checked:
+    text: str = ""
+    error: str | None = None                       # show this instead of a result
+    notices: list[str] = field(default_factory=list)  # show these above the result
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+_INVISIBLE_LETTERS = {"\u3164", "\u115f", "\u1160", "\uffa0"}  # Hangul fillers: category Lo, but blank
+
+
+def _has_letters(text: str) -> bool:
+    """True when the text holds a letter or digit (emoji, symbols, punctuation and blank fillers do not count)."""
+    return any(unicodedata.category(ch)[0] in "LN" and ch not in _INVISIBLE_LETTERS for ch in text)
+
+
+def _has_hangul(text: str) -> bool:
+    return any(("\uac00" <= ch <= "\ud7a3" or "\u1100" <= ch <= "\u11ff" or "\u3130" <= ch <= "\u318f")
+               and ch not in _INVISIBLE_LETTERS for ch in text)
+
+
+def _truncate(text: str, checked: Checked, limit: int = MAX_CHARS) -> str:
+    if len(text) > limit:
+        checked.notices.append(
+            f"입력이 너무 길어 앞의 {limit:,}자만 분석해요 ({len(text):,}자 입력). / "
+            f"The text was cut to its first {limit:,} characters ({len(text):,} given)."
+        )
+        return text[:limit]
+    return text
+
+
+def _content_checks(text: str, checked: Checked) -> None:
+    if not _has_letters(_MASK_PATTERN.sub("", text)):
+        checked.error = ("분석할 글자가 없어요 — 이모지나 기호만으로는 유형을 짐작할 수 없어요. 문장을 입력해 주세요. / "
+                         "There are no words to analyse (only emoji or symbols): type a sentence.")
+    elif not _has_hangul(text):
+        checked.notices.append("한국어가 아닌 글이에요. 모델은 한국어 채팅으로 학습되어 결과를 믿기 어려워요. / "
+                               "This text is not Korean; the model was trained on Korean chat, so treat the result "
+                               "with caution.")
+
+
+def check_message(text: str | None, limit: int = MAX_CHARS) -> Checked:
+    """A chat message for prediction: empty / whitespace / emoji-only -> error; too long -> cut with a notice;
+    non-Korean -> a caution; type mentions -> a note that they are hidden from the model."""
+    checked = Checked()
+    if text is None or not str(text).strip():
+        checked.error = "메시지를 입력해 주세요. / Type a message first (the input is empty)."
+        return checked
+    text = _truncate(str(text).strip(), checked, limit)
+    _content_checks(text, checked)
+    if checked.ok:
+        from mbti_core.data.mentions import has_type_mention
+
+        if has_type_mention(text):
+            checked.notices.append("MBTI 유형 언급은 [TYPE]으로 가린 뒤 판단해요 (학습 때와 같게). / "
+                                   "Type mentions are replaced by [TYPE] before prediction, as in training.")
+    checked.text = text
+    return checked
+
+
+def count_masks(text: str) -> int:
+    return len(_MASK_PATTERN.findall(text or ""))
+
+
+def check_masked(text: str | None, limit: int = MAX_CHARS) -> Checked:
+    """A sentence for fill-mask: it must hold exactly one [MASK] (after any cut) and some words."""
+    checked = Checked()
+    if text is None or not str(text).strip():
+        checked.error = f"문장을 입력해 주세요 ({MASK} 하나 포함). / Type a sentence containing one {MASK}."
+        return checked
+    text = _truncate(str(text).strip(), checked, limit)
+    n = count_masks(text)
+    if n == 0:
+        checked.error = (f"문장에 {MASK}가 없어요. 'MASK 넣기' 버튼으로 빈칸을 넣어 주세요. / "
+                         f"The sentence has no {MASK}: add one (the button inserts it).")
+    elif n > 1:
+        checked.error = (f"{MASK}는 하나만 넣어 주세요 ({n}개 있음). / "
+                         f"Use exactly one {MASK} (found {n}).")
+    elif not _has_letters(_MASK_PATTERN.sub("", text)):
+        checked.error = (f"{MASK} 말고도 문맥이 될 단어가 필요해요. / "
+                         f"Add some words around the {MASK}: they are the context the model fills it from.")
+    else:
+        _content_checks(text, checked)
+    checked.text = text
+    return checked
+
+
+def insert_mask(text: str | None) -> str:
+    """What the 'insert [MASK]' button does: append one [MASK] (with a space) to the sentence."""
+    text = (text or "").rstrip()
+    return f"{text} {MASK}" if text else MASK
+
+
+# -- chat logs ------------------------------------------------------------------------------------------------
+@dataclass
+class ChatMessage:
+    speaker: str | None
+    text: str
+
+
+@dataclass
+class ChatLog:
+    messages: list[ChatMessage]
+    format: str                                   # "kakaotalk" | "lines"
+    skipped: int = 0                              # system lines, media placeholders, empty lines
+
+    @property
+    def speakers(self) -> Counter:
+        return Counter(m.speaker for m in self.messages if m.speaker)
+
+    def texts(self, speaker: str | None = None) -> list[str]:
+        return [m.text for m in self.messages if speaker is None or m.speaker == speaker]
+
+
+_TIME = r"(?:오전|오후|AM|PM|am|pm)?\s*\d{1,2}:\d{2}(?:\s*(?:AM|PM|am|pm))?"
+_DATE = r"\d{4}\s*[.년/-]\s*\d{1,2}\s*[.월/-]\s*\d{1,2}\s*[.일]?"
+# Mobile export: "2024. 1. 3. 오후 3:12, 홍길동 : 메시지" (also "2024년 1월 3일 오후 3:12, 홍길동 : 메시지").
+_KAKAO_MOBILE = re.compile(rf"^\s*{_DATE}\s*,?\s*{_TIME}\s*,\s*(?P<speaker>[^:]+?)\s*:\s?(?P<text>.*)$")
+# PC export / copy: "[홍길동] [오후 3:12] 메시지".
+_KAKAO_PC = re.compile(rf"^\s*\[(?P<speaker>[^\]]+)\]\s*\[{_TIME}\]\s?(?P<text>.*)$")
+# Lines that carry no message: date separators, headers, "…님이 들어왔습니다." system lines.
+_KAKAO_SYSTEM = (
+    re.compile(rf"^\s*-*\s*{_DATE}\s*(?:[월화수목금토일]요일)?\s*-*\s*$"),
+    re.compile(rf"^\s*{_DATE}\s*,?\s*{_TIME}\s*[:,]?\s*[^:]*$"),  # a dated line without "speaker : text"
+    re.compile(r"^\s*-{3,}.*-{3,}\s*$"),
+    re.compile(r"^.*님과 카카오톡 대화\s*$|^\s*저장한 날짜\s*:.*$|^.*Talk_.*\.txt\s*$"),
+)
+_MEDIA_PLACEHOLDERS = {"사진", "동영상", "이모티콘", "파일", "음성메시지", "삭제된 메시지입니다.", "사진 2장", "Photo",
+                       "Emoticon", "Video", "This message was deleted."}
+
+
+def parse_chat_log(text: str | None, max_messages: int = MAX_LOG_MESSAGES) -> ChatLog:
+    """Pasted messages: a KakaoTalk export (mobile ``2024. 1. 3. 오후 3:12, 이름 : 메시지`` or PC ``[이름] [오후 3:12]
+    메시지``; continuation lines join the message above; date lines, system lines and media placeholders are
+    skipped) or, when no line looks like KakaoTalk, one message per non-empty line."""
+    lines = (text or "").replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    kakao = any(_KAKAO_MOBILE.match(line) or _KAKAO_PC.match(line) for line in lines)
+    messages: list[ChatMessage] = []
+    skipped = 0
+    if not kakao:
+        for line in lines:
+            if line.strip():
+                messages.append(ChatMessage(None, line.strip()))
+            else:
+                skipped += 1
+    else:
+        last: ChatMessage | None = None
+        for line in lines:
+            match = _KAKAO_MOBILE.match(line) or _KAKAO_PC.match(line)
+            if match:
+                body = match["text"].strip()
+                if not body or body in _MEDIA_PLACEHOLDERS:
+                    skipped += 1
+                    last = None
+                    continue
+                last = ChatMessage(match["speaker"].strip(), body)
+                messages.append(last)
+            elif not line.strip() or any(p.match(line) for p in _KAKAO_SYSTEM):
+                skipped += 1
+                last = None if line.strip() else last
+            elif last is not None:  # a multi-line message continues
+                last.text = f"{last.text}\n{line.strip()}"
+            else:
+                skipped += 1
+    if len(messages) > max_messages:
+        skipped += len(messages) - max_messages
+        messages = messages[-max_messages:]
+    return ChatLog(messages, "kakaotalk" if kakao else "lines", skipped)
+
+
+def check_chat_log(log: ChatLog, speaker: str | None = None) -> tuple[list[str], Checked]:
+    """The messages of ``speaker`` (all when None) that can be analysed, and a Checked with notices/error."""
+    checked = Checked()
+    texts, dropped = [], 0
+    for text in log.texts(speaker):
+        one = check_message(text)
+        if one.ok:
+            texts.append(one.text)
+            checked.notices.extend(n for n in one.notices if n not in checked.notices and "[TYPE]" not in n)
+        else:
+            dropped += 1
+    if log.skipped or dropped:
+        checked.notices.append(f"{log.skipped + dropped}줄은 건너뛰었어요 (빈 줄, 날짜·시스템 줄, 사진/이모티콘, 글자 없는 메시지). / "
+                               f"{log.skipped + dropped} lines were skipped (blank, date/system lines, media, no words).")
+    if not texts:
+        checked.error = ("분석할 메시지가 없어요. 한 줄에 한 메시지씩 붙여 넣거나 카카오톡 대화 내보내기를 붙여 넣어 주세요. / "
+                         "No messages to analyse: paste one message per line, or a KakaoTalk export.")
+    checked.text = "\n".join(texts)
+    return texts, checked
+
+
+# -- prediction display ---------------------------------------------------------------------------------------
+def axis_rows(result: dict) -> list[dict]:
+    """Per axis: the two letters and their probabilities (P(first) from the Predictor, P(second) = 1 - it)."""
+    rows = []
+    for axis in AXES:
+        first, second = AXIS_LETTERS[axis]
+        p = float(result["axes"][axis])
+        rows.append({"axis": axis, "title": AXIS_TITLES[axis], "first": first, "second": second,
+                     "p_first": p, "p_second": 1.0 - p, "winner": first if p >= 0.5 else second})
+    return rows
+
+
+def top_types(result: dict, k: int = 16) -> list[tuple[str, float]]:
+    ranked = sorted(result["types"].items(), key=lambda item: (-item[1], TYPES.index(item[0])))
+    return ranked[:k]
+
+
+def percent(p: float, digits: int = 1) -> str:
+    return f"{100 * p:.{digits}f}%"
+
+
+# -- fill-mask ------------------------------------------------------------------------------------------------
+def unique_tokens(fills: dict[str, list[dict]]) -> dict[str, set[str]]:
+    """For each type, the tokens in its top-k that no other shown type has in its top-k."""
+    seen = Counter(token for items in fills.values() for token in {item["token"] for item in items})
+    return {mbti: {item["token"] for item in items if seen[item["token"]] == 1} for mbti, items in fills.items()}
+
+
+def filled_sentence(text: str, token: str) -> str:
+    """The sentence with its one [MASK] replaced by ``token``."""
+    return _MASK_PATTERN.sub(lambda _: token, text, count=1)
+
+
+# -- results --------------------------------------------------------------------------------------------------
+@dataclass
+class Results:
+    metrics: dict[str, dict] = field(default_factory=dict)     # mode -> checkpoint metrics.json
+    confusion: dict[str, dict] = field(default_factory=dict)   # mode -> confusion.json {level: {axis: {...}}}
+    curves: dict[str, dict] = field(default_factory=dict)      # mode -> curves.json {seedN: {phaseK: [rows]}}
+    report: dict = field(default_factory=dict)                 # reports/mft_vs_ft.json
+    baselines: dict = field(default_factory=dict)              # reports/baselines.json
+    problems: list[str] = field(default_factory=list)          # what is missing or unreadable
+
+
+def _read_json(path: Path, problems: list[str]) -> dict:
+    if not path.is_file():
+        problems.append(f"missing: {path}")
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        problems.append(f"unreadable: {path} ({type(error).__name__}: {error})")
+        return {}
+    if not isinstance(data, dict):
+        problems.append(f"unexpected content (not a JSON object): {path}")
+        return {}
+    return data
+
+
+def load_results() -> Results:
+    """Everything the Results page shows: per checkpoint metrics/confusion/curves, the MFT-vs-FT report, the
+    baselines. Missing or malformed files are listed in ``problems``; the rest still loads."""
+    results = Results()
+    for mode in MODES:
+        folder = Path(model_source(mode))
+        for name, target in (("metrics.json", results.metrics), ("confusion.json", results.confusion),
+                             ("curves.json", results.curves)):
+            data = _read_json(folder / name, results.problems)
+            if data:
+                target[mode] = data
+    results.report = _read_json(reports_dir() / "mft_vs_ft.json", results.problems)
+    baselines_problems: list[str] = []
+    results.baselines = _read_json(reports_dir() / "baselines.json", baselines_problems)
+    if not results.baselines:  # the training report carries a copy of the baselines
+        results.baselines = results.report.get("baselines", {})
+        if not results.baselines:
+            results.problems.extend(baselines_problems)
+    return results
+
+
+def study_figures() -> dict:
+    """The student study's published numbers (their data and split), as recorded by the training code."""
+    from mbti_core.training.mft import STUDY_FIGURES
+
+    return STUDY_FIGURES
+
+
+def _level_key(level: str, tuned: bool) -> str:
+    return ("test_tuned" if tuned else "test") + ("_writer_level" if level == "writer" else "")
+
+
+def model_summary(results: Results, mode: str, level: str = "comment", tuned: bool = False) -> dict | None:
+    """{metric: {"mean", "std"}} over seeds for ``mode`` (report first, else the checkpoint's metrics.json)."""
+    key = _level_key(level, tuned)
+    for source in (results.report.get(mode, {}), results.metrics.get(mode, {})):
+        summary = (source.get("summary") or {}).get(key)
+        if summary:
+            return summary
+    return None
+
+
+def n_seeds(results: Results, mode: str) -> int:
+    seeds = results.report.get(mode, {}).get("seeds") or results.metrics.get(mode, {}).get("seeds") or []
+    return len(seeds)
+
+
+def baseline_metrics(results: Results, name: str, level: str = "comment") -> dict | None:
+    metrics = results.baselines.get(name)
+    if not metrics:
+        return None
+    return metrics.get("writer_level") if level == "writer" else metrics
+
+
+METRIC_COLUMNS = (
+    ("EI_accuracy", "E/I acc"), ("SN_accuracy", "S/N acc"), ("TF_accuracy", "T/F acc"), ("JP_accuracy", "J/P acc"),
+    ("mean_accuracy", "mean acc"), ("mean_macro_f1", "mean macro-F1"), ("type_accuracy", "16-type acc"),
+    ("loss", "loss"),
+)
+
+
+def _flat(metrics: dict) -> dict[str, float]:
+    """A baseline's axis_metrics dict -> the METRIC_COLUMNS keys."""
+    flat = {key: metrics.get(key) for key, _ in METRIC_COLUMNS if key in metrics}
+    for axis, values in (metrics.get("axes") or {}).items():
+        flat[f"{axis}_accuracy"] = values.get("accuracy")
+        flat[f"{axis}_macro_f1"] = values.get("macro_f1")
+    return flat
+
+
+def metrics_rows(results: Results, level: str = "comment", tuned: bool = False) -> list[dict]:
+    """Rows of the MFT vs FT table: baselines (single runs), then our models as seed mean ± std."""
+    rows = []
+    for name, label in (("majority", "majority baseline"), ("tfidf_lr", "TF-IDF + LR baseline")):
+        metrics = baseline_metrics(results, name, level)
+        if metrics:
+            flat = _flat(metrics)
+            rows.append({"model": label, "seeds": 1, "n": metrics.get("n"),
+                         **{column: _fmt(flat.get(key)) for key, column in METRIC_COLUMNS}})
+    for mode in ("ft", "mft"):
+        summary = model_summary(results, mode, level, tuned)
+        if summary:
+            rows.append({"model": f"{MODE_LABELS[mode]} (ours)", "seeds": n_seeds(results, mode), "n": _test_n(results, mode, level),
+                         **{column: _fmt_mean_std(summary.get(key)) for key, column in METRIC_COLUMNS}})
+    return rows
+
+
+def _test_n(results: Results, mode: str, level: str) -> int | None:
+    test = results.metrics.get(mode, {}).get("test") or {}
+    return (test.get("writer_level") or {}).get("n") if level == "writer" else test.get("n")
+
+
+def _fmt(value) -> str:
+    return "" if value is None else f"{float(value):.3f}"
+
+
+def _fmt_mean_std(value) -> str:
+    if not value:
+        return ""
+    return f"{value['mean']:.3f} ± {value['std']:.3f}"
+
+
+def study_rows(results: Results, level: str = "comment", tuned: bool = False) -> list[dict]:
+    """The study's published figures beside ours (accuracies in %, loss as published)."""
+    theirs = study_figures()
+    ours = {mode: model_summary(results, mode, level, tuned) for mode in MODES}
+    rows = []
+    for key, label, our_key in (("accuracy", "accuracy (%)", "mean_accuracy"), ("EI", "E/I accuracy (%)", "EI_accuracy"),
+                                ("SN", "S/N accuracy (%)", "SN_accuracy"), ("TF", "T/F accuracy (%)", "TF_accuracy"),
+                                ("JP", "J/P accuracy (%)", "JP_accuracy"), ("loss", "loss", "loss")):
+        scale = 1.0 if key == "loss" else 100.0
+        row = {"metric": label, "study MFT (theirs)": f"{theirs['mft'][key]:.2f}" if key != "loss" else f"{theirs['mft'][key]:.4f}",
+               "study FT (theirs)": f"{theirs['ft'][key]:.2f}" if key != "loss" else f"{theirs['ft'][key]:.4f}"}
+        for mode in MODES:
+            value = (ours[mode] or {}).get(our_key)
+            row[f"our {MODE_LABELS[mode]}"] = (f"{scale * value['mean']:.2f} ± {scale * value['std']:.2f}"
+                                               if value else "—")
+        rows.append(row)
+    return rows
+
+
+def comparison_sentence(results: Results, level: str = "comment", tuned: bool = False) -> str | None:
+    """One plain sentence on whether MFT beats FT beyond the seed noise (from the report's comparison)."""
+    entry = (results.report.get("comparison") or {}).get(_level_key(level, tuned))
+    if not entry:
+        return None
+    diff, noise = entry["mft_minus_ft_mean_macro_f1"], entry["combined_std"]
+    verdict = ("beyond the seed noise" if entry.get("beyond_noise") else "within the seed noise (no clear winner)")
+    return (f"MFT − FT mean macro-F1 = {diff:+.3f} (combined seed std {noise:.3f}): {verdict}. "
+            f"Rule: {results.report.get('comparison_rule', '|difference| > 2 × combined std')}.")

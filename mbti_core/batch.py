@@ -1,0 +1,290 @@
+"""Batch scoring: a CSV / JSONL / text file of messages -> one row per message with its type and axis probabilities.
+
+Used by ``python -m mbti_core predict --input FILE --output preds.csv`` and the Streamlit page ``pages/batch.py``
+(no UI here). The rules:
+
+- Limits: at most ``MAX_FILE_MB`` MB and ``MAX_ROWS`` rows (a class demo on a shared CPU; the CLI can raise
+  both). A file over a limit, a malformed CSV, text that is neither UTF-8 nor CP949 (the usual Korean Excel
+  export), an unknown format or a missing column raises ``BatchInputError`` with a message saying what to do.
+- Rows are never silently dropped: every data row of the file ends up either scored or in ``failed`` with its
+  reason (empty, no words, not text, a JSONL line that is not a JSON object, ...). ``BatchResult.table()`` holds
+  all rows in file order with an ``error`` column, and that is what gets written / downloaded.
+- Speed: texts are sorted by length and scored ``batch_size`` at a time (little padding), with a progress
+  callback after each batch.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from mbti_core.types import AXES
+
+MAX_FILE_MB = 20
+MAX_ROWS = 50_000
+ENCODINGS = ("utf-8", "cp949")  # tried in this order; a UTF-8 byte-order mark is dropped
+FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".txt": "lines"}
+TEXT_COLUMN_GUESSES = ("text", "message", "messages", "comment", "comments", "content", "body", "sentence", "메시지",
+                       "내용", "댓글", "문장", "텍스트")
+PROB_COLUMNS = tuple(f"P({axis[0]})" for axis in AXES)  # P(E), P(S), P(T), P(J)
+RESULT_COLUMNS = ("row", "text", "type", *PROB_COLUMNS, "truncated", "error")
+ProgressCallback = Callable[[int, int], None]  # (rows done, rows to score)
+
+
+class BatchInputError(ValueError):
+    """The file cannot be read as a table of messages: the message says why and what to do."""
+
+
+@dataclass
+class InputTable:
+    """A file read as a table: every column as text. ``bad_lines`` are JSONL lines that were not JSON objects
+    (row number -> reason); they become failed rows when scored."""
+
+    frame: pd.DataFrame
+    format: str
+    encoding: str
+    name: str = ""
+    bad_lines: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def columns(self) -> list[str]:
+        return [str(c) for c in self.frame.columns]
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.frame) + len(self.bad_lines)
+
+    def guess_text_column(self) -> str | None:
+        """A likely text column: a conventional name, else the column with the longest texts on average."""
+        lowered = {c.lower().strip(): c for c in self.columns}
+        for name in TEXT_COLUMN_GUESSES:
+            if name in lowered:
+                return lowered[name]
+        if not self.columns:
+            return None
+        lengths = {c: self.frame[c].astype(str).str.len().mean() for c in self.columns}
+        return max(lengths, key=lambda c: (lengths[c], -self.columns.index(c)))
+
+
+@dataclass
+class BatchResult:
+    scored: pd.DataFrame           # row, text, type, P(E), P(S), P(T), P(J), truncated
+    failed: pd.DataFrame           # row, text, reason
+    column: str
+    seconds: float
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.scored) + len(self.failed)
+
+    @property
+    def messages_per_second(self) -> float:
+        return len(self.scored) / self.seconds if self.seconds > 0 else float("inf")
+
+    def table(self) -> pd.DataFrame:
+        """All rows in file order; failed rows have no type/probabilities and their reason under ``error``."""
+        failed = self.failed.rename(columns={"reason": "error"})
+        scored = self.scored.assign(error="")
+        frame = pd.concat([scored, failed], ignore_index=True) if len(failed) else scored
+        return frame.sort_values("row", kind="stable").reset_index(drop=True).reindex(columns=list(RESULT_COLUMNS))
+
+    def to_csv_bytes(self) -> bytes:
+        """``table()`` as CSV in UTF-8 with a byte-order mark, so that Excel shows the Korean text correctly."""
+        return self.table().to_csv(index=False).encode("utf-8-sig")
+
+
+# -- reading --------------------------------------------------------------------------------------------------
+def _decode(data: bytes, name: str) -> tuple[str, str]:
+    for encoding in ENCODINGS:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return text.removeprefix("\ufeff"), encoding
+    raise BatchInputError(
+        f"{name}: the file is neither UTF-8 nor CP949 (EUC-KR) text. Save it as 'CSV UTF-8' (in Excel: "
+        "File > Save As > CSV UTF-8) and try again.")
+
+
+def _format_of(name: str) -> str:
+    suffix = Path(name.lower().removesuffix(".gz")).suffix
+    if suffix not in FORMATS:
+        raise BatchInputError(
+            f"{name}: unsupported file type {suffix or '(none)'!r}; use .csv, .tsv, .jsonl/.ndjson or .txt "
+            "(one message per line)")
+    return FORMATS[suffix]
+
+
+def _read_delimited(text: str, name: str, delimiter: str) -> pd.DataFrame:
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, sep=delimiter, engine="c")
+    except pd.errors.EmptyDataError as error:
+        raise BatchInputError(f"{name}: the file is empty (no header row)") from error
+    except (pd.errors.ParserError, csv.Error) as error:
+        detail = str(error).strip().splitlines()[-1]
+        raise BatchInputError(
+            f"{name}: malformed CSV ({detail}). Check for a stray delimiter or an unclosed quote on that line; "
+            "texts containing commas or line breaks must be in double quotes.") from error
+    if frame.columns.duplicated().any():
+        raise BatchInputError(f"{name}: duplicate column names: {', '.join(frame.columns[frame.columns.duplicated()])}")
+    return frame
+
+
+def _read_jsonl(text: str) -> tuple[pd.DataFrame, dict[int, str]]:
+    rows, bad, index = [], {}, 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        index += 1
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as error:
+            bad[index] = f"line {number} is not JSON ({error.msg})"
+            continue
+        if not isinstance(value, dict):
+            bad[index] = f"line {number} is not a JSON object ({type(value).__name__})"
+            continue
+        rows.append({"row": index, **{str(k): v for k, v in value.items()}})
+    frame = pd.DataFrame(rows)
+    return (frame.set_index("row") if len(frame) else frame), bad
+
+
+def read_table(source: str | Path | bytes, name: str | None = None, max_mb: float = MAX_FILE_MB,
+               max_rows: int = MAX_ROWS) -> InputTable:
+    """Read a CSV / TSV / JSONL / text file (a path, or the bytes of an upload with its file ``name``)."""
+    if isinstance(source, (bytes, bytearray)):
+        data, name = bytes(source), name or "upload"
+    else:
+        path = Path(source)
+        name = name or path.name
+        if not path.is_file():
+            raise FileNotFoundError(f"input file not found: {path}")
+        size = path.stat().st_size
+        if size > max_mb * 1e6:
+            raise BatchInputError(f"{name}: the file is {size / 1e6:.1f} MB; the limit is {max_mb:g} MB. Split it "
+                                  "into smaller files (or raise the limit with --max-mb on the command line).")
+        data = path.read_bytes()
+    if len(data) > max_mb * 1e6:
+        raise BatchInputError(f"{name}: the file is {len(data) / 1e6:.1f} MB; the limit is {max_mb:g} MB. Split it "
+                              "into smaller files.")
+    file_format = _format_of(name)
+    if name.lower().endswith(".gz"):
+        import gzip
+
+        try:
+            data = gzip.decompress(data)
+        except OSError as error:
+            raise BatchInputError(f"{name}: not a valid gzip file ({error})") from error
+    text, encoding = _decode(data, name)
+    if not text.strip():
+        raise BatchInputError(f"{name}: the file is empty")
+    bad: dict[int, str] = {}
+    if file_format in ("csv", "tsv"):
+        frame = _read_delimited(text, name, "," if file_format == "csv" else "\t")
+        frame.index = pd.RangeIndex(1, len(frame) + 1, name="row")
+    elif file_format == "jsonl":
+        frame, bad = _read_jsonl(text)
+    else:  # one message per non-blank line
+        lines = [line for line in text.splitlines() if line.strip()]
+        frame = pd.DataFrame({"text": lines}, index=pd.RangeIndex(1, len(lines) + 1, name="row"))
+    table = InputTable(frame, file_format, encoding, name, bad)
+    if table.n_rows == 0:
+        raise BatchInputError(f"{name}: the file has a header but no rows")
+    if table.n_rows > max_rows:
+        raise BatchInputError(f"{name}: {table.n_rows:,} rows; the limit is {max_rows:,}. Split the file "
+                              "(or raise the limit with --max-rows on the command line).")
+    return table
+
+
+# -- scoring --------------------------------------------------------------------------------------------------
+def _row_problem(value) -> str | None:
+    """Why a cell cannot be scored (None if it can). Same rules as the Predict page's input check."""
+    from mbti_core.app_support import check_message
+    from mbti_core.inference import preprocess
+
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "empty: no text in this row"
+    if not isinstance(value, str):
+        return f"not text ({type(value).__name__}: {str(value)[:40]})"
+    checked = check_message(value)
+    if not checked.ok:
+        return checked.error
+    if not preprocess(value):
+        return "nothing left to analyse after normalisation"
+    return None
+
+
+def score_table(predictor, table: InputTable, column: str | None = None, batch_size: int = 64,
+                progress: ProgressCallback | None = None) -> BatchResult:
+    """Score ``column`` of every row (default: the guessed text column); see the module docstring."""
+    started = time.perf_counter()
+    column = column if column is not None else table.guess_text_column()
+    if column not in table.frame.columns:
+        raise BatchInputError(f"{table.name}: no column {column!r}; the columns are: "
+                              f"{', '.join(map(str, table.frame.columns)) or '(none)'}")
+    values = table.frame[column]
+    failed = [{"row": row, "text": "", "reason": reason} for row, reason in table.bad_lines.items()]
+    rows, texts = [], []
+    for row, value in values.items():
+        problem = _row_problem(value)
+        if problem:
+            failed.append({"row": int(row), "text": "" if value is None else str(value), "reason": problem})
+        else:
+            rows.append(int(row))
+            texts.append(value)
+    logits = np.zeros((len(texts), len(AXES)), dtype=np.float32)
+    truncated = np.zeros(len(texts), dtype=bool)
+    ok = np.ones(len(texts), dtype=bool)
+    order = np.argsort([len(t) for t in texts], kind="stable")  # similar lengths together: less padding
+    if progress:
+        progress(0, len(texts))
+    for start in range(0, len(texts), batch_size):
+        index = order[start:start + batch_size]
+        try:
+            batch_logits, cut, _ = predictor.axis_logits([texts[i] for i in index], batch_size=batch_size)
+            logits[index], truncated[index] = batch_logits, cut
+        except ValueError:  # one bad text fails its whole batch: find it, score the rest one by one
+            for i in index:
+                try:
+                    one, cut, _ = predictor.axis_logits([texts[i]])
+                    logits[i], truncated[i] = one[0], cut[0]
+                except ValueError as error:
+                    ok[i] = False
+                    failed.append({"row": rows[i], "text": texts[i], "reason": str(error)})
+        if progress:
+            progress(min(start + batch_size, len(texts)), len(texts))
+    scored_rows = []
+    for i in np.flatnonzero(ok):
+        result = predictor._result(texts[i], logits[i])
+        scored_rows.append({"row": rows[i], "text": texts[i], "type": result["type"],
+                            **{name: result["axes"][axis] for name, axis in zip(PROB_COLUMNS, AXES)},
+                            "truncated": bool(truncated[i])})
+    scored = pd.DataFrame(scored_rows, columns=[c for c in RESULT_COLUMNS if c != "error"])
+    failed_frame = pd.DataFrame(sorted(failed, key=lambda r: r["row"]), columns=["row", "text", "reason"])
+    return BatchResult(scored.sort_values("row").reset_index(drop=True), failed_frame, str(column),
+                       time.perf_counter() - started)
+
+
+def score_file(predictor, path: str | Path, column: str | None = None, batch_size: int = 64,
+               progress: ProgressCallback | None = None, max_mb: float = MAX_FILE_MB,
+               max_rows: int = MAX_ROWS) -> BatchResult:
+    return score_table(predictor, read_table(path, max_mb=max_mb, max_rows=max_rows), column, batch_size, progress)
+
+
+def write_result(result: BatchResult, path: str | Path) -> Path:
+    """``.jsonl`` -> one JSON object per row; anything else -> CSV (UTF-8 with BOM, for Excel)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() in (".jsonl", ".ndjson"):
+        records = result.table().astype(object).where(result.table().notna(), None).to_dict("records")
+        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    else:
+        path.write_bytes(result.to_csv_bytes())
+    return path

@@ -1,0 +1,40 @@
+"""CLI subcommands built on ``Predictor``: predict, fill-mask, evaluate, bench.
+
+Each module exposes ``add_arguments(parser)`` and ``main(args) -> int`` (registered in ``mbti_core.cli``).
+Results go to stdout as JSON; problems go to stderr as one ``error: ...`` line with exit status 2.
+"""
+from __future__ import annotations
+
+import json
+import sys
+
+from mbti_core import settings
+
+EXIT_BAD_INPUT = 2
+
+
+def add_checkpoint_argument(parser) -> None:
+    parser.add_argument(
+        "--checkpoint", default=str(settings.checkpoint_dir() / "mft"),
+        help="checkpoint folder or Hugging Face hub id (default: $MBTI_CHECKPOINT_DIR/mft or checkpoints/mft)",
+    )
+
+
+def load_predictor(path: str):
+    """The Predictor, with transformers' loading bars and notices kept off stderr."""
+    from transformers.utils import logging as hf_logging
+
+    from mbti_core.inference import Predictor
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    return Predictor.from_pretrained(path)
+
+
+def fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def emit(payload) -> None:
+    print(json.dumps(payload, ensure_ascii=False))

@@ -1,0 +1,130 @@
+"""``python -m mbti_core bench --checkpoint DIR``: CPU latency and memory of the shipped Predictor.
+
+Measures (after warm-up) p50/p95 in milliseconds of: one message, a batch of 64 messages, fill-mask for 4
+types, an explanation (``Predictor.explain``, integrated gradients) of a 50-token message; batch scoring
+throughput in messages/s (``mbti_core.batch.score_table`` on ``--batch-messages`` chat messages, the median of
+3 runs, input checks included); the time to load the checkpoint; and the process's peak resident memory.
+Targets (issue 8): batch scoring >= 200 messages/s and an explanation <= 1 s on the CI CPU. Runs on CPU unless
+``--device`` says otherwise; ``--threads`` pins torch's intra-op threads (default: torch's choice).
+"""
+from __future__ import annotations
+
+import platform
+import resource
+import sys
+import time
+
+import numpy as np
+
+from mbti_core.commands import add_checkpoint_argument, emit, fail
+
+MESSAGES = [
+    "내일 모임 시간 딱 지켜야 해. 늦으면 곤란하니까.",
+    "오늘 그냥 즉흥으로 놀러 갈래? 계획 없이 가는 게 더 재밌어 ㅋㅋ",
+    "저는 혼자 있는 시간이 꼭 필요해요. 그래야 에너지가 충전되거든요.",
+    "그 사람 기분이 상했을까 봐 계속 신경 쓰여요 ㅠㅠ",
+    "논리적으로 따져보면 그 방법이 제일 효율적이야.",
+    "새로운 아이디어 떠오르면 바로 해보고 싶어져요!",
+    "정리정돈 안 되어 있으면 집중이 안 돼요",
+    "사람들 많은 곳 가면 오히려 기운 나요",
+]
+FILL_TEXT = "내일 모임 시간 딱 지켜야 해. 늦으면 곤란하니까. 할 일은 미리미리 [MASK]야 마음이 편하지 않겠어?"
+
+
+def add_arguments(parser) -> None:
+    add_checkpoint_argument(parser)
+    parser.add_argument("--repeats", type=int, default=50, help="timed runs per measurement")
+    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--batch-messages", type=int, default=1000, help="messages for the batch scoring throughput")
+    parser.add_argument("--explain-tokens", type=int, default=50, help="length of the explained message in tokens")
+
+
+def _timings(function, repeats: int, warmup: int = 3) -> dict:
+    for _ in range(warmup):
+        function()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        function()
+        times.append((time.perf_counter() - started) * 1000)
+    return {"p50_ms": round(float(np.percentile(times, 50)), 2), "p95_ms": round(float(np.percentile(times, 95)), 2),
+            "runs": repeats}
+
+
+def _peak_rss_mb() -> float:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024, 1)  # bytes on macOS, KB on Linux
+
+
+def main(args) -> int:
+    import torch
+    from transformers.utils import logging as hf_logging
+
+    from mbti_core.inference import Predictor
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    rss_before = _peak_rss_mb()
+    try:
+        started = time.perf_counter()
+        predictor = Predictor.from_pretrained(args.checkpoint, device=args.device)
+        load_seconds = time.perf_counter() - started
+    except (FileNotFoundError, ValueError) as error:
+        return fail(str(error))
+    batch = [MESSAGES[i % len(MESSAGES)] for i in range(64)]
+    report = {
+        "checkpoint": args.checkpoint, "device": args.device, "torch_threads": torch.get_num_threads(),
+        "cpu": platform.processor() or platform.machine(), "parameters": sum(p.numel() for p in predictor.model.parameters()),
+        "load_seconds": round(load_seconds, 3),
+        "one_message": _timings(lambda: predictor.predict(MESSAGES[0]), args.repeats),
+        "batch_64": _timings(lambda: predictor.predict(batch), max(5, args.repeats // 5)),
+    }
+    if predictor.has_fill_mask:
+        report["fill_mask_4_types"] = _timings(
+            lambda: predictor.fill_mask(FILL_TEXT, ["ISTJ", "ENFP", "INTJ", "ESFP"], 5), args.repeats)
+    else:
+        report["fill_mask_4_types"] = "not available: checkpoint has no type-conditioned MLM head (FT)"
+    report["batch_scoring"] = _batch_throughput(predictor, args.batch_messages)
+    report["explain"] = _explain_latency(predictor, args.explain_tokens, max(5, args.repeats // 5))
+    report["peak_rss_mb"] = _peak_rss_mb()
+    report["peak_rss_mb_before_load"] = rss_before
+    emit(report)
+    return 0
+
+
+def _batch_throughput(predictor, n_messages: int, runs: int = 3) -> dict:
+    """Messages/s of batch scoring as the CLI and the Batch page do it (reading excluded, row checks included)."""
+    import pandas as pd
+
+    from mbti_core.batch import InputTable, score_table
+
+    # Varied lengths as in a real chat export: 1-3 of the sample messages per row.
+    texts = [" ".join(MESSAGES[(i + j) % len(MESSAGES)] for j in range(1 + i % 3)) for i in range(n_messages)]
+    table = InputTable(pd.DataFrame({"text": texts}, index=pd.RangeIndex(1, n_messages + 1, name="row")), "csv", "utf-8")
+    score_table(predictor, InputTable(table.frame.head(64), "csv", "utf-8"), "text")  # warm-up
+    seconds = []
+    for _ in range(runs):
+        result = score_table(predictor, table, "text")
+        seconds.append(result.seconds)
+    median = float(np.median(seconds))
+    return {"messages": n_messages, "scored": len(result.scored), "runs": runs, "median_seconds": round(median, 3),
+            "messages_per_second": round(n_messages / median, 1), "target_messages_per_second": 200}
+
+
+def _explain_latency(predictor, n_tokens: int, repeats: int) -> dict:
+    """Latency of Predictor.explain on a message of ``n_tokens`` tokens (special tokens excluded)."""
+    from mbti_core.inference import EXPLAIN_STEPS
+
+    words, text = " ".join(MESSAGES * 10).split(), ""
+    for word in words:
+        candidate = f"{text} {word}".strip()
+        if len(predictor.tokenizer(candidate, add_special_tokens=False)["input_ids"]) > n_tokens:
+            break
+        text = candidate
+    explanation = predictor.explain(text)
+    return {"tokens": len(explanation["tokens"]), "steps": EXPLAIN_STEPS,
+            "max_abs_delta": round(max(abs(d) for d in explanation["delta"].values()), 5),
+            **_timings(lambda: predictor.explain(text), repeats, warmup=2), "target_ms": 1000}

@@ -1,0 +1,397 @@
+"""The MFT models: an MBTI classifier and a type-conditioned masked LM on one shared encoder.
+
+- ``MBTIClassifier``: encoder -> ``[CLS]`` hidden state -> MLP hidden->512->256->128->4, one logit per axis
+  (EI, SN, TF, JP; sigmoid = P(E), P(S), P(T), P(J)), binary cross-entropy with optional per-example weights.
+- ``TypeConditionedMLM``: the hidden state at each ``[MASK]`` joined with a learned 128-d embedding of the
+  writer's type -> dense + GELU + LayerNorm -> vocabulary logits through the encoder's *input* word
+  embeddings (tied, so the head costs only a few hundred KB).
+
+Both wrap any Hugging Face encoder (``AutoModel``: BERT, ELECTRA, RoBERTa, ...). A checkpoint folder is a
+normal Hugging Face model folder for the encoder (``config.json`` + fp16 ``*.safetensors`` shards of at most
+15 MB + tokenizer files), plus ``mbti_heads.json`` and one safetensors file per head::
+
+    checkpoints/mft/
+      config.json, model.safetensors (or model-0000x-of-0000y.safetensors + index), tokenizer.json, ...
+      mbti_heads.json                 # head sizes, which heads exist, max length, thresholds
+      classifier_head.safetensors
+      type_mlm_head.safetensors       # MFT only: FT checkpoints have no type-conditioned head
+
+Everything loads offline from safetensors; nothing is unpickled.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+from torch.nn import functional as F
+from transformers import AutoModel
+from transformers.utils import ModelOutput
+
+from mbti_core.masking.format import MASK
+from mbti_core.types import AXES, TYPES
+
+HEADS_CONFIG_NAME = "mbti_heads.json"
+CLASSIFIER_WEIGHTS_NAME = "classifier_head.safetensors"
+TYPE_MLM_WEIGHTS_NAME = "type_mlm_head.safetensors"
+MAX_SHARD_SIZE = "15MB"  # the Spaces budget: every shipped file <= 15 MiB
+FORMAT_VERSION = 1
+
+
+@dataclass
+class HeadsConfig:
+    """What ``mbti_heads.json`` holds besides the encoder's own ``config.json``."""
+
+    classifier_sizes: list[int] = field(default_factory=lambda: [512, 256, 128])
+    classifier_dropout: float = 0.1
+    type_embedding_dim: int = 128
+    num_types: int = len(TYPES)
+    max_length: int = 128
+    # Decision thresholds per axis on P(first letter); tuned on validation when the run asks for it.
+    thresholds: list[float] = field(default_factory=lambda: [0.5, 0.5, 0.5, 0.5])
+    has_classifier: bool = True
+    has_type_mlm: bool = False
+    axes: list[str] = field(default_factory=lambda: list(AXES))
+    types: list[str] = field(default_factory=lambda: list(TYPES))
+    base_model: str | None = None
+    format_version: int = FORMAT_VERSION
+
+    def save(self, directory: str | Path) -> None:
+        path = Path(directory) / HEADS_CONFIG_NAME
+        path.write_text(json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: str | Path) -> "HeadsConfig":
+        path = Path(directory) / HEADS_CONFIG_NAME
+        if not path.is_file():
+            raise FileNotFoundError(f"not an MBTI checkpoint (no {HEADS_CONFIG_NAME}): {Path(directory)}")
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("format_version", 1) > FORMAT_VERSION:
+            raise ValueError(f"{path}: format_version {data['format_version']} is newer than this code understands")
+        if data.get("types", list(TYPES)) != list(TYPES):
+            raise ValueError(f"{path}: type order differs from mbti_core.types.TYPES")
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass
+class ClassifierOutput(ModelOutput):
+    loss: torch.Tensor | None = None
+    logits: torch.Tensor | None = None  # [batch, 4] axis logits
+
+
+@dataclass
+class TypeMLMOutput(ModelOutput):
+    loss: torch.Tensor | None = None
+    logits: torch.Tensor | None = None  # [n_masked, vocab]
+
+
+def load_encoder(name_or_path: str | Path, dtype: torch.dtype = torch.float32) -> nn.Module:
+    """Any Hugging Face encoder by local path or hub id, as the bare ``AutoModel`` (no task head).
+
+    Delegates to ``mbti_core.encoder`` (local folder -> HF cache -> hub, one clear error). ``dtype`` is explicit
+    because transformers 5 defaults to the stored dtype (our checkpoints are fp16).
+    """
+    from mbti_core.encoder import EncoderNotFoundError, _from_pretrained
+
+    try:
+        return _from_pretrained(AutoModel, name_or_path, "encoder", dtype=dtype)
+    except EncoderNotFoundError:
+        raise
+    except OSError as error:
+        raise FileNotFoundError(f"encoder not found: {name_or_path}: {error}") from error
+
+
+def encoder_hidden_size(encoder: nn.Module) -> int:
+    return int(encoder.config.hidden_size)
+
+
+def cls_hidden_state(encoder: nn.Module, input_ids, attention_mask=None, token_type_ids=None) -> torch.Tensor:
+    """Last-layer hidden states [batch, seq, hidden] of ``encoder``."""
+    kwargs = {"input_ids": input_ids, "attention_mask": attention_mask}
+    if token_type_ids is not None:
+        kwargs["token_type_ids"] = token_type_ids
+    return encoder(**kwargs).last_hidden_state
+
+
+class ClassifierHead(nn.Module):
+    """hidden -> 512 -> 256 -> 128 -> 4 with ReLU and dropout between the layers."""
+
+    def __init__(self, hidden_size: int, sizes=(512, 256, 128), dropout: float = 0.1, num_axes: int = len(AXES)):
+        super().__init__()
+        layers: list[nn.Module] = [nn.Dropout(dropout)]
+        previous = hidden_size
+        for size in sizes:
+            layers += [nn.Linear(previous, size), nn.ReLU(), nn.Dropout(dropout)]
+            previous = size
+        layers.append(nn.Linear(previous, num_axes))
+        self.mlp = nn.Sequential(*layers)
+
+    def forward(self, pooled: torch.Tensor) -> torch.Tensor:
+        return self.mlp(pooled)
+
+
+class TypeMLMHead(nn.Module):
+    """[hidden at MASK ; type embedding] -> dense -> GELU -> LayerNorm -> tied vocabulary projection + bias."""
+
+    def __init__(self, hidden_size: int, embedding_dim: int, vocab_size: int, num_types: int = len(TYPES),
+                 type_embedding_dim: int = 128, layer_norm_eps: float = 1e-12):
+        super().__init__()
+        self.type_embedding = nn.Embedding(num_types, type_embedding_dim)
+        self.dense = nn.Linear(hidden_size + type_embedding_dim, embedding_dim)
+        self.layer_norm = nn.LayerNorm(embedding_dim, eps=layer_norm_eps)
+        self.bias = nn.Parameter(torch.zeros(vocab_size))
+        nn.init.normal_(self.type_embedding.weight, std=0.02)
+
+    def forward(self, masked_hidden: torch.Tensor, type_ids: torch.Tensor, word_embeddings: torch.Tensor):
+        """masked_hidden [n, hidden], type_ids [n] -> logits [n, vocab]."""
+        joined = torch.cat([masked_hidden, self.type_embedding(type_ids)], dim=-1)
+        transformed = self.layer_norm(F.gelu(self.dense(joined)))
+        return transformed @ word_embeddings.t() + self.bias
+
+
+class MBTIModel(nn.Module):
+    """One encoder with the classifier head and (for MFT) the type-conditioned MLM head.
+
+    ``MBTIClassifier`` and ``TypeConditionedMLM`` are this model with a different ``forward``; they share
+    the same parameters, so phase 1 -> 2 -> 3 just hands the same object from one view to the next
+    (``as_classifier()`` / ``as_type_mlm()``), and one checkpoint folder holds everything.
+    """
+
+    def __init__(self, encoder: nn.Module, heads_config: HeadsConfig | None = None, with_type_mlm: bool | None = None):
+        super().__init__()
+        self.encoder = encoder
+        self.heads_config = heads_config or HeadsConfig()
+        if with_type_mlm is not None:
+            self.heads_config.has_type_mlm = with_type_mlm
+        hidden = encoder_hidden_size(encoder)
+        self.classifier = ClassifierHead(hidden, self.heads_config.classifier_sizes, self.heads_config.classifier_dropout)
+        self.type_mlm: TypeMLMHead | None = None
+        if self.heads_config.has_type_mlm:
+            self.add_type_mlm_head()
+
+    # -- construction ---------------------------------------------------------------------------------------
+    @classmethod
+    def from_encoder(cls, name_or_path: str | Path, with_type_mlm: bool = False, **heads_kwargs) -> "MBTIModel":
+        config = HeadsConfig(base_model=str(name_or_path), **heads_kwargs)
+        return cls(load_encoder(name_or_path), config, with_type_mlm=with_type_mlm)
+
+    def add_type_mlm_head(self) -> TypeMLMHead:
+        if self.type_mlm is None:
+            words = self.word_embeddings
+            eps = float(getattr(self.encoder.config, "layer_norm_eps", 1e-12))
+            self.type_mlm = TypeMLMHead(
+                encoder_hidden_size(self.encoder), words.shape[1], words.shape[0],
+                num_types=self.heads_config.num_types,
+                type_embedding_dim=self.heads_config.type_embedding_dim, layer_norm_eps=eps,
+            ).to(device=words.device, dtype=words.dtype)
+            self.heads_config.has_type_mlm = True
+        return self.type_mlm
+
+    @property
+    def word_embeddings(self) -> torch.Tensor:
+        return self.encoder.get_input_embeddings().weight
+
+    # -- computation ------------------------------------------------------------------------------------------
+    def hidden_states(self, input_ids, attention_mask=None, token_type_ids=None) -> torch.Tensor:
+        return cls_hidden_state(self.encoder, input_ids, attention_mask, token_type_ids)
+
+    def classify(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.classifier(hidden[:, 0])
+
+    def type_mlm_logits(self, masked_hidden: torch.Tensor, type_ids: torch.Tensor) -> torch.Tensor:
+        if self.type_mlm is None:
+            raise ValueError("this model has no type-conditioned MLM head (an FT checkpoint); use an MFT checkpoint")
+        return self.type_mlm(masked_hidden, type_ids, self.word_embeddings)
+
+    def classifier_loss(self, logits, labels, weights=None) -> torch.Tensor:
+        per_example = F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype), reduction="none").mean(-1)
+        if weights is None:
+            return per_example.mean()
+        weights = weights.to(per_example.dtype)
+        return (per_example * weights).sum() / weights.sum().clamp_min(1e-8)
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None, weights=None):
+        """The classifier forward (the default view)."""
+        logits = self.classify(self.hidden_states(input_ids, attention_mask, token_type_ids))
+        loss = None if labels is None else self.classifier_loss(logits, labels, weights)
+        return ClassifierOutput(loss=loss, logits=logits)
+
+    def forward_type_mlm(self, input_ids, type_ids, attention_mask=None, token_type_ids=None, labels=None):
+        """labels [batch, seq]: target token id at masked positions, -100 elsewhere (the HF convention).
+
+        The type of example b is joined to every masked position of b. Logits are returned only for the
+        masked positions, in row-major order, so the vocabulary projection never runs on the whole sequence.
+        """
+        if labels is None:
+            raise ValueError("forward_type_mlm needs labels marking the masked positions (-100 elsewhere)")
+        hidden = self.hidden_states(input_ids, attention_mask, token_type_ids)
+        positions = labels != -100
+        masked_hidden = hidden[positions]
+        example_index = positions.nonzero(as_tuple=True)[0]
+        logits = self.type_mlm_logits(masked_hidden, type_ids[example_index])
+        loss = F.cross_entropy(logits.float(), labels[positions]) if logits.shape[0] else hidden.sum() * 0.0
+        return TypeMLMOutput(loss=loss, logits=logits)
+
+    def as_classifier(self) -> "MBTIClassifier":
+        return MBTIClassifier(self)
+
+    def as_type_mlm(self) -> "TypeConditionedMLM":
+        self.add_type_mlm_head()
+        return TypeConditionedMLM(self)
+
+    # -- persistence ------------------------------------------------------------------------------------------
+    def save_pretrained(self, directory: str | Path, tokenizer=None, dtype: torch.dtype | None = torch.float16,
+                        max_shard_size: str = MAX_SHARD_SIZE) -> Path:
+        """Write the encoder (HF format), the heads and ``mbti_heads.json``; fp16 by default for shipping."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        cast = (lambda t: t.detach().to("cpu", dtype).contiguous()) if dtype else (lambda t: t.detach().cpu().contiguous())
+        for stale in list(directory.glob("model*.safetensors")) + list(directory.glob("model.safetensors.index.json")):
+            stale.unlink()  # a smaller re-save must not leave old shards beside the new ones
+        encoder_state = {k: cast(v) for k, v in self.encoder.state_dict().items()}
+        self.encoder.save_pretrained(directory, state_dict=encoder_state, max_shard_size=max_shard_size)
+        save_file({k: cast(v) for k, v in self.classifier.state_dict().items()}, str(directory / CLASSIFIER_WEIGHTS_NAME),
+                  metadata={"format": "pt"})
+        mlm_path = directory / TYPE_MLM_WEIGHTS_NAME
+        if self.type_mlm is not None:
+            save_file({k: cast(v) for k, v in self.type_mlm.state_dict().items()}, str(mlm_path), metadata={"format": "pt"})
+        elif mlm_path.exists():
+            mlm_path.unlink()
+        self.heads_config.has_type_mlm = self.type_mlm is not None
+        self.heads_config.save(directory)
+        if tokenizer is not None:
+            tokenizer.save_pretrained(directory)
+        return directory
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path, dtype: torch.dtype = torch.float32) -> "MBTIModel":
+        directory = Path(directory)
+        if not directory.is_dir():
+            raise FileNotFoundError(f"checkpoint directory not found: {directory}")
+        heads_config = HeadsConfig.load(directory)
+        encoder = AutoModel.from_pretrained(str(directory), dtype=dtype)
+        model = cls(encoder, heads_config)
+        model.classifier.load_state_dict(_load_safetensors(directory / CLASSIFIER_WEIGHTS_NAME, dtype))
+        if heads_config.has_type_mlm:
+            model.type_mlm.load_state_dict(_load_safetensors(directory / TYPE_MLM_WEIGHTS_NAME, dtype))
+        return model.to(dtype).eval()
+
+
+def _load_safetensors(path: Path, dtype: torch.dtype) -> dict[str, torch.Tensor]:
+    if not path.is_file():
+        raise FileNotFoundError(f"missing head weights: {path}")
+    return {k: v.to(dtype) for k, v in load_file(str(path)).items()}
+
+
+class _View(nn.Module):
+    """Shares all parameters with an ``MBTIModel``; only ``forward`` differs."""
+
+    def __init__(self, model: MBTIModel):
+        super().__init__()
+        self.model = model
+
+    @property
+    def encoder(self):
+        return self.model.encoder
+
+    def save_pretrained(self, directory, tokenizer=None, **kwargs) -> Path:
+        return self.model.save_pretrained(directory, tokenizer=tokenizer, **kwargs)
+
+
+class MBTIClassifier(_View):
+    """``forward(input_ids, attention_mask, labels=None, weights=None)`` -> ``.loss``, ``.logits`` [batch, 4]."""
+
+    def __init__(self, model: MBTIModel):
+        super().__init__(model)
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None, weights=None):
+        return self.model(input_ids, attention_mask, token_type_ids, labels=labels, weights=weights)
+
+    @classmethod
+    def from_encoder(cls, name_or_path, **kwargs) -> "MBTIClassifier":
+        return cls(MBTIModel.from_encoder(name_or_path, **kwargs))
+
+    @classmethod
+    def from_pretrained(cls, directory, dtype: torch.dtype = torch.float32) -> "MBTIClassifier":
+        return cls(MBTIModel.from_pretrained(directory, dtype))
+
+
+class TypeConditionedMLM(_View):
+    """``forward(input_ids, attention_mask, type_ids, labels)`` -> ``.loss``, ``.logits`` [n_masked, vocab]."""
+
+    def __init__(self, model: MBTIModel):
+        model.add_type_mlm_head()
+        super().__init__(model)
+
+    def forward(self, input_ids, type_ids, attention_mask=None, token_type_ids=None, labels=None):
+        return self.model.forward_type_mlm(input_ids, type_ids, attention_mask, token_type_ids, labels=labels)
+
+    @classmethod
+    def from_encoder(cls, name_or_path, **kwargs) -> "TypeConditionedMLM":
+        return cls(MBTIModel.from_encoder(name_or_path, with_type_mlm=True, **kwargs))
+
+    @classmethod
+    def from_pretrained(cls, directory, dtype: torch.dtype = torch.float32) -> "TypeConditionedMLM":
+        return cls(MBTIModel.from_pretrained(directory, dtype))
+
+
+def count_parameters(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+# -- tokenisation of a "[MASK]" text, shared by phase 2 and inference ----------------------------------------
+@dataclass
+class MaskedEncoding:
+    input_ids: list[int]
+    mask_positions: list[int]
+    truncated: bool
+
+
+def encode_masked_text(tokenizer, masked_text: str, n_masks: int = 1, max_length: int = 128) -> MaskedEncoding:
+    """Tokenise a text holding one literal "[MASK]", as ``n_masks`` mask tokens of this tokenizer.
+
+    The literal is replaced by the tokenizer's own mask token (``<mask>`` for RoBERTa). A text longer than
+    ``max_length`` keeps a window of tokens around the masks (and the special tokens at both ends), so the
+    mask is never cut off.
+    """
+    if masked_text.count(MASK) != 1:
+        raise ValueError(f"expected exactly one {MASK} in the text, found {masked_text.count(MASK)}")
+    before, after = masked_text.split(MASK)
+    # Spaces around the mask as in the text; RoBERTa's <mask> strips the space on its left by itself.
+    text = before + tokenizer.mask_token * n_masks + after
+    ids = tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"]
+    positions = [i for i, token_id in enumerate(ids) if token_id == tokenizer.mask_token_id]
+    truncated = False
+    if len(ids) > max_length:
+        truncated = True
+        inner = max_length - 2
+        centre = (positions[0] + positions[-1]) // 2 if positions else 1
+        start = min(max(1, centre - inner // 2), len(ids) - 1 - inner)
+        ids = [ids[0]] + ids[start:start + inner] + [ids[-1]]
+        positions = [i for i, token_id in enumerate(ids) if token_id == tokenizer.mask_token_id]
+    if len(positions) != n_masks:
+        raise ValueError(f"the mask did not survive tokenisation of {masked_text[:80]!r}")
+    return MaskedEncoding(ids, positions, truncated)
+
+
+MAX_CHARS_PER_TOKEN = 20  # inference cuts absurdly long input to max_length * this many characters first
+
+
+def encode_texts(tokenizer, texts: list[str], max_length: int, device="cpu") -> tuple[dict, list[bool]]:
+    """Tokenise for inference, cut to ``max_length`` keeping the final [SEP], pad; returns the batch and
+    which texts were truncated. Tokenising without truncation first tells us exactly which were cut."""
+    cut = [t[: max_length * MAX_CHARS_PER_TOKEN] for t in texts]
+    ids = tokenizer(cut, add_special_tokens=True, truncation=False)["input_ids"]
+    truncated = [len(c) < len(t) or len(i) > max_length for c, t, i in zip(cut, texts, ids)]
+    ids = [i if len(i) <= max_length else i[: max_length - 1] + i[-1:] for i in ids]
+    width = max(len(i) for i in ids)
+    input_ids = torch.full((len(ids), width), tokenizer.pad_token_id, dtype=torch.long)
+    attention = torch.zeros((len(ids), width), dtype=torch.long)
+    for row, sequence in enumerate(ids):
+        input_ids[row, : len(sequence)] = torch.tensor(sequence)
+        attention[row, : len(sequence)] = 1
+    return {"input_ids": input_ids.to(device), "attention_mask": attention.to(device)}, truncated

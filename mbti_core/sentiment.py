@@ -1,0 +1,207 @@
+"""``SentimentPredictor``: the NSMC sentiment checkpoint -> ``[P(negative), P(positive)]`` per review.
+
+A sentiment checkpoint is a plain Hugging Face ``AutoModelForSequenceClassification`` folder (config.json with
+``id2label = {0: negative, 1: positive}``, fp16 safetensors shards <= 15 MiB, tokenizer files) plus
+``sentiment.json`` (what it is, max length, how it was trained and scored). ``train.py nsmc --output-dir
+checkpoints/sentiment`` writes one.
+
+Inputs get the normalisation of training (``normalise_text``: NFC, no invisible characters, one space between
+words, as ``mbti_core.data.nsmc.read_reviews`` applied to the reviews) and the same checks and truncation as the
+MBTI ``Predictor``: empty text -> ValueError, long text cut to ``max_length`` tokens (flagged ``truncated``).
+
+Also here: the ``evaluate --nsmc`` and ``predict`` code paths for sentiment checkpoints (the command modules
+detect a sentiment checkpoint and call these), so those modules stay small.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mbti_core.data.text import normalise_text
+from mbti_core.modeling import encode_texts
+
+SENTIMENT_CONFIG_NAME = "sentiment.json"
+LABELS = ("negative", "positive")
+FORMAT_VERSION = 1
+
+
+def is_sentiment_checkpoint(path) -> bool:
+    """True for a local folder written by ``save_sentiment_checkpoint`` (it holds ``sentiment.json``)."""
+    folder = Path(str(path)).expanduser()
+    return folder.is_dir() and (folder / SENTIMENT_CONFIG_NAME).is_file()
+
+
+def save_sentiment_checkpoint(model, tokenizer, output_dir, *, max_length: int, metadata: dict | None = None) -> Path:
+    """Ship a fine-tuned AutoModelForSequenceClassification: fp16 safetensors (<= 15 MiB per file), tokenizer,
+    ``sentiment.json``. The caller's model is left as it was (fp32, same device)."""
+    from mbti_core.encoder import save_fp16
+
+    output_dir = Path(output_dir)
+    model.config.id2label = dict(enumerate(LABELS))
+    model.config.label2id = {label: index for index, label in enumerate(LABELS)}
+    for stale in list(output_dir.glob("model*.safetensors")) + list(output_dir.glob("model.safetensors.index.json")):
+        stale.unlink()  # a smaller re-save must not leave old shards beside the new ones
+    save_fp16(model, output_dir, tokenizer)
+    info = {"kind": "sentiment", "labels": list(LABELS), "max_length": int(max_length),
+            "format_version": FORMAT_VERSION, **(metadata or {})}
+    (output_dir / SENTIMENT_CONFIG_NAME).write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n",
+                                                    encoding="utf-8")
+    return output_dir
+
+
+def _check_text(text, what: str) -> str:
+    if not isinstance(text, str):
+        raise ValueError(f"{what} must be a string, got {type(text).__name__}")
+    clean = normalise_text(text)
+    if not clean:
+        raise ValueError(f"{what} is empty (or only whitespace): give a review to analyse")
+    return clean
+
+
+class SentimentPredictor:
+    def __init__(self, model, tokenizer, device: str | torch.device = "cpu", max_length: int = 128,
+                 source: str = "", info: dict | None = None):
+        self.model = model.to(device).eval()
+        self.tokenizer = tokenizer
+        self.device = torch.device(device)
+        self.max_length = int(max_length)
+        self.source = source
+        self.info = info or {}
+        self.load_seconds: float | None = None
+
+    @classmethod
+    def from_pretrained(cls, path, device: str | None = None) -> "SentimentPredictor":
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        started = time.perf_counter()
+        folder = Path(str(path)).expanduser()
+        if not folder.is_dir():
+            raise FileNotFoundError(
+                f"sentiment checkpoint not found: {folder} (train one with "
+                f"`python train.py nsmc --output-dir checkpoints/sentiment`)"
+            )
+        if not (folder / SENTIMENT_CONFIG_NAME).is_file():
+            raise ValueError(f"not a sentiment checkpoint (no {SENTIMENT_CONFIG_NAME}): {folder}")
+        try:
+            info = json.loads((folder / SENTIMENT_CONFIG_NAME).read_text(encoding="utf-8"))
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{folder / SENTIMENT_CONFIG_NAME} is not valid JSON ({error.msg})") from error
+        if info.get("format_version", 1) > FORMAT_VERSION:
+            raise ValueError(f"{folder}: sentiment format_version {info['format_version']} is newer than this code")
+        try:
+            model = AutoModelForSequenceClassification.from_pretrained(
+                str(folder), local_files_only=True, use_safetensors=True, dtype=torch.float32)
+            tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+        except OSError as error:
+            raise FileNotFoundError(f"incomplete sentiment checkpoint {folder}: {error}") from error
+        if model.config.num_labels != len(LABELS):
+            raise ValueError(f"{folder}: expected a 2-label classifier, found {model.config.num_labels} labels")
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        predictor = cls(model, tokenizer, device, info.get("max_length", 128), source=str(path), info=info)
+        predictor.load_seconds = time.perf_counter() - started
+        return predictor
+
+    def _encode(self, texts: list[str]) -> tuple[dict, list[bool]]:
+        return encode_texts(self.tokenizer, texts, self.max_length, self.device)
+
+    @torch.inference_mode()
+    def probabilities(self, texts, batch_size: int = 64) -> tuple[np.ndarray, list[bool]]:
+        """[N, 2] probabilities (negative, positive) and truncation flags; raises ValueError on a bad text."""
+        if isinstance(texts, str):
+            texts = [texts]
+        texts = list(texts)
+        if not texts:
+            raise ValueError("no texts given")
+        prepared = [_check_text(t, f"text {i + 1}" if len(texts) > 1 else "text") for i, t in enumerate(texts)]
+        probs = np.zeros((len(prepared), len(LABELS)), dtype=np.float64)
+        truncated = [False] * len(prepared)
+        order = np.argsort([len(t) for t in prepared], kind="stable")  # similar lengths batch together
+        for start in range(0, len(prepared), batch_size):
+            index = order[start:start + batch_size]
+            batch, cut = self._encode([prepared[i] for i in index])
+            probs[index] = torch.softmax(self.model(**batch).logits.float(), -1).cpu().numpy()
+            for i, flag in zip(index, cut):
+                truncated[i] = flag
+        return probs, truncated
+
+    def predict(self, texts, batch_size: int = 64) -> list[list[float]]:
+        """``[[P(negative), P(positive)], ...]``, one pair per text (a single string gives a list of one)."""
+        probs, _ = self.probabilities(texts, batch_size)
+        return probs.tolist()
+
+    def predict_details(self, texts, batch_size: int = 64) -> list[dict]:
+        """Per text ``{"text", "label", "probs": {"negative", "positive"}, "truncated"}`` (the CLI's JSON)."""
+        if isinstance(texts, str):
+            texts = [texts]
+        probs, truncated = self.probabilities(texts, batch_size)
+        return [{"text": text, "label": LABELS[int(row.argmax())],
+                 "probs": {label: float(p) for label, p in zip(LABELS, row)}, "truncated": cut}
+                for text, row, cut in zip(texts, probs, truncated)]
+
+
+# -- command paths (called by mbti_core.commands.evaluate / predict) ------------------------------------------
+def read_nsmc_file(path) -> "pd.DataFrame":  # noqa: F821 - pandas imported lazily
+    """Labelled reviews of a raw file in the format of ``nsmc/reviews.jsonl.gz`` (review_id, movie_id, rating,
+    review), by the project's own NSMC rule (1-4 negative, 9-10 positive, 5-8 dropped, deduplicated)."""
+    from mbti_core.data.nsmc import prepare_nsmc, read_reviews
+
+    file = Path(path)
+    if not file.is_file():
+        raise FileNotFoundError(f"NSMC file not found: {file}")
+    try:
+        reviews = read_reviews(file)
+    except KeyError as error:
+        raise ValueError(f"{file}: missing field {error} (expected review_id, movie_id, rating, review)") from error
+    except (ValueError, EOFError, OSError) as error:
+        raise ValueError(f"{file} is not a JSON-lines reviews file ({type(error).__name__}: {error})") from error
+    return prepare_nsmc(reviews)
+
+
+def evaluate_nsmc(checkpoint, nsmc_file, batch_size: int = 64, limit: int | None = None,
+                  predictor: SentimentPredictor | None = None) -> dict:
+    """accuracy, F1 (positive class), loss, n of a sentiment checkpoint on a raw NSMC file."""
+    from mbti_core.evaluation import binary_metrics
+
+    rows = read_nsmc_file(nsmc_file)
+    if limit:
+        rows = rows.head(limit)
+    if rows.empty:
+        raise ValueError(f"no labelled reviews in {nsmc_file} (ratings 1-4 or 9-10 with usable text)")
+    predictor = predictor or SentimentPredictor.from_pretrained(checkpoint)
+    probs, truncated = predictor.probabilities(rows["text"].tolist(), batch_size=batch_size)
+    metrics = binary_metrics(rows["label"].to_numpy(), probs[:, 1])
+    return {"checkpoint": str(checkpoint), "file": str(nsmc_file), **metrics,
+            "negative": int((rows["label"] == 0).sum()), "positive": int((rows["label"] == 1).sum()),
+            "truncated_texts": int(sum(truncated))}
+
+
+def predict_texts(checkpoint, texts: list, batch_size: int = 64) -> tuple[list[dict], bool]:
+    """One result per text; a text that cannot be scored gets ``{"text", "error"}`` in its place.
+    Returns (results, all_ok)."""
+    predictor = SentimentPredictor.from_pretrained(checkpoint)
+    usable = [isinstance(t, str) and bool(normalise_text(t)) for t in texts]
+    good = [t for t, ok in zip(texts, usable) if ok]
+    scored = iter(predictor.predict_details(good, batch_size=batch_size) if good else [])
+    results = [next(scored) if ok else {"text": t, "error": "empty text (or only whitespace): nothing to analyse"}
+               for t, ok in zip(texts, usable)]
+    return results, all(usable)
+
+
+def predict_command(args, texts: list) -> int:
+    """``predict --checkpoint <sentiment checkpoint>``: one JSON line per text
+    ``{"text", "label", "probs": {"negative", "positive"}, "truncated"}``; exit 1 if a text could not be scored."""
+    from mbti_core.commands import emit, fail
+
+    if getattr(args, "person", False):
+        return fail("--person pools one writer's MBTI evidence; it does not apply to a sentiment checkpoint")
+    try:
+        results, all_ok = predict_texts(args.checkpoint, texts, batch_size=args.batch_size)
+    except (FileNotFoundError, ValueError) as error:
+        return fail(str(error))
+    for result in results:
+        emit(result)
+    return 0 if all_ok else 1

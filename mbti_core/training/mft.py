@@ -1,0 +1,399 @@
+"""``train.py mft`` and ``train.py ft``: MLM Fine Tuning (phases 1 -> 2 -> 3) vs plain Fine Tuning (phase 3).
+
+Both start from the same base encoder and use the same phase-3 data, budget and hyper-parameters, so the
+comparison isolates phases 1 and 2. For every seed::
+
+    runs/<mode>/seed<S>/phase<k>/state     resumable loop state (git-ignored)
+    runs/<mode>/seed<S>/model/             that seed's checkpoint (fp16 safetensors)
+    runs/<mode>/seed<S>/metrics.json       validation + test metrics, thresholds, curves
+
+then the seed with the best *validation* mean macro-F1 is shipped to ``checkpoints/<mode>/`` with
+``metrics.json`` (all seeds, mean ± std), ``confusion.json`` and ``curves.json`` beside it, and
+``reports/mft_vs_ft.json`` gets this mode's section (plus the baselines of ``reports/baselines.json``).
+
+The dataclass defaults are the intended GPU run; ``--tiny`` shrinks data and budget for a CPU smoke run
+(outputs then go under ``runs/tiny/`` so a smoke run never overwrites shipped models or reports).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import shutil
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mbti_core import evaluation, settings
+from mbti_core.training.loop import LoopConfig
+
+logger = logging.getLogger(__name__)
+
+STUDY_FIGURES = {  # the student study's own numbers (their data; not comparable, for the record)
+    "source": "student study (their data and split)",
+    "mft": {"accuracy": 81.64, "EI": 80.86, "SN": 82.31, "TF": 81.88, "JP": 81.50, "loss": 1.0580},
+    "ft": {"accuracy": 81.30, "EI": 81.31, "SN": 82.82, "TF": 81.78, "JP": 79.29, "loss": 1.2715},
+}
+
+
+@dataclass
+class PhaseConfig:
+    epochs: int = 3
+    learning_rate: float = 5e-5
+    batch_size: int = 64
+    warmup_ratio: float = 0.06
+    weight_decay: float = 0.01
+    max_steps: int | None = None
+
+
+@dataclass
+class MFTConfig:
+    """One ``train.py mft|ft`` run. Defaults: the GPU run (3 seeds, full data)."""
+
+    mode: str = "mft"                       # "mft" (phases 1, 2, 3) or "ft" (phase 3 only)
+    base_model: str = "checkpoints/base"    # local folder or hub id of the pretrained encoder + tokenizer
+    data_dir: str | None = None             # default: settings.data_dir() (MBTI_DATA_DIR)
+    output_dir: str | None = None           # shipped checkpoint; default checkpoints/<mode>
+    run_dir: str | None = None              # per-seed state and models; default runs/<mode>
+    report_path: str | None = None          # default reports/mft_vs_ft.json
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
+    masked_file: str | None = None          # phase-2 masked sentences; default: built with the log-odds masker
+    max_length: int = 128
+    # Phase 1 has ~330 description sentences (cheap); phase 2 ~106k masked training sentences, so one epoch
+    # at a larger batch keeps 3 MFT + 3 FT seeds inside the 15-minute H100 budget.
+    phase1: PhaseConfig = field(default_factory=lambda: PhaseConfig(epochs=5, learning_rate=5e-5, batch_size=32))
+    phase2: PhaseConfig = field(default_factory=lambda: PhaseConfig(epochs=1, learning_rate=1e-4, batch_size=128))
+    phase3: PhaseConfig = field(default_factory=lambda: PhaseConfig(epochs=3, learning_rate=5e-5, batch_size=64))
+    # Phase-3 data and class-balance options (the variants the issue asks to try).
+    include_posts: bool = True              # posts (title + body) besides comments
+    writer_weighting: str = "none"          # none | sqrt | inverse: down-weight prolific writers in the loss
+    max_texts_per_writer: int | None = None # cap each writer's training texts
+    tune_thresholds: bool = True            # per-axis thresholds chosen on validation, shipped in the checkpoint
+    # Run mechanics.
+    mixed_precision: str = "auto"
+    eval_batch_size: int = 256
+    resume: bool = False
+    progress: bool = True
+    tiny: bool = False
+    limit_train: int | None = None          # subsample sizes (set by --tiny)
+    limit_eval: int | None = None
+    limit_descriptions: int | None = None
+    limit_masked: int | None = None
+
+    def resolved(self) -> "MFTConfig":
+        if self.mode not in ("mft", "ft"):
+            raise ValueError(f"mode must be mft or ft, not {self.mode!r}")
+        root = settings.PROJECT_ROOT / "runs" / "tiny" if self.tiny else None
+        return replace(
+            self,
+            output_dir=self.output_dir or str((root or settings.checkpoint_dir()) / self.mode),
+            run_dir=self.run_dir or str((root or settings.PROJECT_ROOT / "runs") / (self.mode if not root else f"{self.mode}-runs")),
+            report_path=self.report_path or str((root or settings.reports_dir()) / "mft_vs_ft.json"),
+        )
+
+
+def tiny_config(**overrides) -> MFTConfig:
+    """A CPU smoke run: a few hundred texts, one short epoch per phase, one seed."""
+    small = dict(epochs=1, batch_size=16, warmup_ratio=0.0)
+    config = MFTConfig(
+        seeds=[0], max_length=64, tiny=True, progress=False, eval_batch_size=64,
+        phase1=PhaseConfig(learning_rate=1e-4, **small), phase2=PhaseConfig(learning_rate=1e-4, **small),
+        phase3=PhaseConfig(learning_rate=1e-4, **small),
+        limit_train=400, limit_eval=200, limit_descriptions=200, limit_masked=300,
+    )
+    return replace(config, **overrides)
+
+
+# -- data ---------------------------------------------------------------------------------------------------
+def _limit(frame: pd.DataFrame, n: int | None, seed: int = 0) -> pd.DataFrame:
+    """A writer-grouped subsample: whole writers, so writer-level metrics stay meaningful."""
+    if not n or len(frame) <= n:
+        return frame
+    writers = frame["writer"].drop_duplicates().sample(frac=1.0, random_state=seed)
+    counts = frame.groupby("writer").size().reindex(writers)
+    keep = counts.index[(counts.cumsum() <= n) | (np.arange(len(counts)) == 0)]
+    out = frame[frame["writer"].isin(set(keep))]
+    return out if len(out) else frame.head(n)
+
+
+def load_phase3_data(config: MFTConfig) -> dict[str, pd.DataFrame]:
+    from mbti_core.data import labelled, load_cafe
+
+    cafe = load_cafe(config.data_dir)
+    if not config.include_posts:
+        cafe = cafe[cafe["source"] == "comment"]
+    frames = {split: labelled(cafe, split).reset_index(drop=True) for split in ("train", "validation", "test")}
+    frames["train"] = _limit(frames["train"], config.limit_train)
+    frames["validation"] = _limit(frames["validation"], config.limit_eval)
+    frames["test"] = _limit(frames["test"], config.limit_eval)
+    from mbti_core.training.phases import cap_per_writer
+    frames["train"] = cap_per_writer(frames["train"], config.max_texts_per_writer).reset_index(drop=True)
+    for split, frame in frames.items():
+        if frame.empty:
+            raise ValueError(f"no labelled cafe texts in the {split} split (data dir: {config.data_dir or 'default'})")
+    return frames
+
+
+def default_masked_file(config: MFTConfig) -> Path:
+    """The log-odds masker's phase-2 file for the cafe TRAINING split (helper: ``masking.run.build_phase2_file``),
+    built once under the cache dir and reused (the builder resumes a partial file)."""
+    import hashlib
+
+    from mbti_core.masking.run import build_phase2_file
+
+    root = settings.data_dir(config.data_dir)
+    tag = hashlib.sha1(str(root).encode()).hexdigest()[:8] + (f"-max{config.limit_masked}" if config.limit_masked else "")
+    path = settings.cache_dir() / "masked" / f"phase2-logodds-{tag}.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    done = path.with_suffix(".done")
+    if not done.exists():
+        logger.info("building the phase-2 masked-sentence file %s (log-odds masker, training split)", path)
+        summary = build_phase2_file(path, root, masker="logodds", max_rows=config.limit_masked, progress=config.progress)
+        logger.info("phase-2 file: %s", summary)
+        done.write_text("ok\n")
+    return path
+
+
+def load_masked_rows(config: MFTConfig) -> tuple[list[dict], str]:
+    from mbti_core.masking.format import read_masked_file
+
+    path = Path(config.masked_file) if config.masked_file else default_masked_file(config)
+    masked = read_masked_file(path)
+    if masked.errors:
+        logger.warning(masked.error_summary())
+    rows = masked.rows
+    if config.limit_masked and len(rows) > config.limit_masked:
+        rng = np.random.default_rng(0)
+        rows = [rows[i] for i in sorted(rng.choice(len(rows), config.limit_masked, replace=False))]
+    return rows, str(path)
+
+
+# -- one seed -----------------------------------------------------------------------------------------------
+def loop_config(phase: PhaseConfig, n_examples: int, output_dir: Path, seed: int, config: MFTConfig) -> LoopConfig:
+    steps = math.ceil(n_examples / phase.batch_size) * phase.epochs if phase.max_steps is None else phase.max_steps
+    return LoopConfig(
+        output_dir=str(output_dir), epochs=phase.epochs, max_steps=phase.max_steps,
+        learning_rate=phase.learning_rate, weight_decay=phase.weight_decay,
+        warmup_steps=int(steps * phase.warmup_ratio), batch_size=phase.batch_size,
+        mixed_precision=config.mixed_precision, seed=seed, log_every=max(1, min(50, steps // 10)),
+        save_every=1000, progress=config.progress, resume=config.resume,
+    )
+
+
+def run_seed(config: MFTConfig, seed: int, data: dict, masked_rows: list[dict] | None, descriptions) -> dict:
+    import torch
+
+    from mbti_core.encoder import load_tokenizer
+    from mbti_core.modeling import MBTIModel
+    from mbti_core.training import phases
+
+    seed_dir = Path(config.run_dir) / f"seed{seed}"
+    torch.manual_seed(seed)  # the heads' initialisation depends on the seed
+    started = time.perf_counter()
+    tokenizer = load_tokenizer(config.base_model)
+    model = MBTIModel.from_encoder(config.base_model, max_length=config.max_length)
+    curves: dict[str, list] = {}
+    phase2_summary = None
+    if config.mode == "mft":
+        loop = loop_config(config.phase1, len(descriptions), seed_dir / "phase1", seed, config)
+        curves["phase1"] = phases.run_phase1(model, tokenizer, descriptions, loop, config.max_length, data["validation"])
+        loop = loop_config(config.phase2, len(masked_rows), seed_dir / "phase2", seed, config)
+        curves["phase2"], phase2_summary = phases.run_phase2(model, tokenizer, masked_rows, loop, config.max_length)
+    loop = loop_config(config.phase3, len(data["train"]), seed_dir / "phase3", seed, config)
+    curves["phase3"] = phases.run_phase3(model, tokenizer, data["train"], loop, config.max_length, data["validation"],
+                                         config.writer_weighting)
+    train_seconds = time.perf_counter() - started
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model.to(device).eval()
+    probs = {split: phases.sigmoid(phases.predict_axis_logits(model, tokenizer, data[split]["text"], config.max_length,
+                                                            config.eval_batch_size, device))
+             for split in ("validation", "test")}
+    thresholds = phases.choose_thresholds(data["validation"], probs["validation"]) if config.tune_thresholds else [0.5] * 4
+    result = {
+        "seed": seed, "mode": config.mode, "train_seconds": round(train_seconds, 1),
+        "validation": phases.classification_metrics(data["validation"], probs["validation"]),
+        "test": phases.classification_metrics(data["test"], probs["test"]),
+        "thresholds": thresholds,
+    }
+    if config.tune_thresholds:
+        result["validation_tuned"] = phases.classification_metrics(data["validation"], probs["validation"], thresholds)
+        result["test_tuned"] = phases.classification_metrics(data["test"], probs["test"], thresholds)
+    if phase2_summary:
+        result["phase2_data"] = phase2_summary
+    model.heads_config.thresholds = thresholds
+    model.heads_config.max_length = config.max_length
+    model.cpu().save_pretrained(seed_dir / "model", tokenizer=tokenizer)
+    (seed_dir / "metrics.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    (seed_dir / "curves.json").write_text(json.dumps(curves, indent=2, ensure_ascii=False) + "\n")
+    return result
+
+
+# -- reporting ----------------------------------------------------------------------------------------------
+def _headline(metrics: dict) -> dict:
+    keys = ("n", "loss", "mean_accuracy", "mean_macro_f1", "type_accuracy", "at_least_2", "at_least_3", "thresholds")
+    out = {key: metrics[key] for key in keys if key in metrics}
+    out["axes"] = {axis: {k: v for k, v in values.items() if k in ("accuracy", "macro_f1")}
+                   for axis, values in metrics["axes"].items()}
+    return out
+
+
+def summarise(results: list[dict]) -> dict:
+    summary = {"test": evaluation.mean_std([r["test"] for r in results]),
+               "test_writer_level": evaluation.mean_std([r["test"]["writer_level"] for r in results])}
+    if all("test_tuned" in r for r in results):
+        summary["test_tuned"] = evaluation.mean_std([r["test_tuned"] for r in results])
+        summary["test_tuned_writer_level"] = evaluation.mean_std([r["test_tuned"]["writer_level"] for r in results])
+    return summary
+
+
+def write_outputs(config: MFTConfig, results: list[dict], data: dict, masked_source: str | None) -> dict:
+    best = max(results, key=lambda r: r["validation"]["mean_macro_f1"])  # chosen on validation, never test
+    seed_dir = Path(config.run_dir) / f"seed{best['seed']}"
+    output = Path(config.output_dir)
+    output.mkdir(parents=True, exist_ok=True)
+    for stale in output.glob("*.safetensors*"):
+        stale.unlink()
+    for item in (seed_dir / "model").iterdir():
+        shutil.copy2(item, output / item.name)
+    summary = summarise(results)
+    settings_used = asdict(config)
+    metrics = {
+        "mode": config.mode, "shipped_seed": best["seed"], "selected_by": "validation mean_macro_f1",
+        "base_model": config.base_model, "masked_file": masked_source, "config": settings_used,
+        "data": {split: {"texts": int(len(frame)), "writers": int(frame["writer"].nunique())} for split, frame in data.items()},
+        "test": best["test"], "test_tuned": best.get("test_tuned"), "validation": best["validation"],
+        "thresholds": best["thresholds"], "seeds": results, "summary": summary,
+    }
+    (output / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n")
+    confusion = {level: {axis: values["confusion"] for axis, values in metrics_.get("axes", {}).items()}
+                 for level, metrics_ in (("comment", best["test"]), ("writer", best["test"]["writer_level"]))}
+    (output / "confusion.json").write_text(json.dumps(confusion, indent=2, ensure_ascii=False) + "\n")
+    curves = {f"seed{r['seed']}": json.loads((Path(config.run_dir) / f"seed{r['seed']}" / "curves.json").read_text())
+              for r in results}
+    (output / "curves.json").write_text(json.dumps(curves, indent=2, ensure_ascii=False) + "\n")
+    update_report(config, results, summary)
+    return metrics
+
+
+def update_report(config: MFTConfig, results: list[dict], summary: dict) -> Path:
+    """reports/mft_vs_ft.json: this mode's per-seed results and mean ± std, the other mode's as left, baselines."""
+    path = Path(config.report_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    report = json.loads(path.read_text()) if path.is_file() else {}
+    report[config.mode] = {
+        "seeds": [{"seed": r["seed"], "train_seconds": r["train_seconds"], "thresholds": r["thresholds"],
+                   "validation": _headline(r["validation"]), "test": _headline(r["test"]),
+                   "test_writer_level": _headline(r["test"]["writer_level"]),
+                   **({"test_tuned": _headline(r["test_tuned"]),
+                       "test_tuned_writer_level": _headline(r["test_tuned"]["writer_level"])} if "test_tuned" in r else {})}
+                  for r in results],
+        "summary": summary,
+        "config": {k: v for k, v in asdict(config).items() if k not in ("resume", "progress")},
+    }
+    baselines = settings.reports_dir() / "baselines.json"
+    if baselines.is_file():
+        report["baselines"] = json.loads(baselines.read_text())
+    report["study_figures"] = STUDY_FIGURES
+    if "mft" in report and "ft" in report:
+        comparison = {}
+        for key in ("test", "test_tuned", "test_writer_level", "test_tuned_writer_level"):
+            mft, ft = report["mft"]["summary"].get(key), report["ft"]["summary"].get(key)
+            if mft and ft:
+                a, b = mft["mean_macro_f1"], ft["mean_macro_f1"]
+                noise = math.sqrt(a["std"] ** 2 + b["std"] ** 2)
+                comparison[key] = {"mft_minus_ft_mean_macro_f1": a["mean"] - b["mean"], "combined_std": noise,
+                                   "beyond_noise": bool(noise > 0 and abs(a["mean"] - b["mean"]) > 2 * noise)}
+        report["comparison"] = comparison
+        report["comparison_rule"] = "beyond_noise: |difference of seed means| > 2 x sqrt(std_mft^2 + std_ft^2)"
+    path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    return path
+
+
+# -- entry point --------------------------------------------------------------------------------------------
+def run(config: MFTConfig) -> dict:
+    config = config.resolved()
+    data = load_phase3_data(config)
+    masked_rows, masked_source, descriptions = None, None, None
+    if config.mode == "mft":
+        from mbti_core.data import load_descriptions
+
+        descriptions = load_descriptions(config.data_dir)
+        if config.limit_descriptions and len(descriptions) > config.limit_descriptions:
+            descriptions = descriptions.sample(config.limit_descriptions, random_state=0).reset_index(drop=True)
+        masked_rows, masked_source = load_masked_rows(config)
+    results = [run_seed(config, seed, data, masked_rows, descriptions) for seed in config.seeds]
+    return write_outputs(config, results, data, masked_source)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``train.py mft`` (and ``train.py ft``, which shares them; phase 1/2 options are ignored there)."""
+    defaults = MFTConfig()
+    parser.add_argument("--base-model", default=defaults.base_model, help="pretrained encoder folder or hub id")
+    parser.add_argument("--seeds", type=int, nargs="+", default=None, help="default 0 1 2 (0 with --tiny)")
+    parser.add_argument("--masked", default=None, help="phase-2 masked-sentence JSONL (default: log-odds masker on the train split)")
+    parser.add_argument("--data-dir", default=None, help="raw data directory (default: MBTI_DATA_DIR or ../shared/data)")
+    parser.add_argument("--output-dir", default=None, help="shipped checkpoint folder (default checkpoints/<mode>)")
+    parser.add_argument("--run-dir", default=None, help="per-seed state and models (default runs/<mode>)")
+    parser.add_argument("--report", default=None, help="comparison report (default reports/mft_vs_ft.json)")
+    parser.add_argument("--tiny", action="store_true", help="CPU smoke run: small data, one short epoch, outputs under runs/tiny/")
+    parser.add_argument("--resume", action="store_true", help="continue from the per-phase state under --run-dir")
+    parser.add_argument("--max-length", type=int, default=None)
+    parser.add_argument("--epochs", type=int, nargs=3, metavar=("P1", "P2", "P3"), default=None,
+                        help="epochs of phases 1, 2, 3 (FT uses P3)")
+    parser.add_argument("--learning-rate", type=float, default=None, help="for every phase")
+    parser.add_argument("--batch-size", type=int, default=None, help="for every phase")
+    parser.add_argument("--writer-weighting", choices=("none", "sqrt", "inverse"), default=None)
+    parser.add_argument("--max-texts-per-writer", type=int, default=None)
+    parser.add_argument("--comments-only", action="store_true", help="leave posts out of phase 3")
+    parser.add_argument("--no-tune-thresholds", action="store_true", help="keep 0.5 on every axis")
+    parser.add_argument("--limit-train", type=int, default=None, help="subsample training texts (whole writers)")
+    parser.add_argument("--limit-masked", type=int, default=None, help="use at most this many phase-2 masked sentences")
+    parser.add_argument("--no-progress", action="store_true")
+
+
+def config_from_args(args, mode: str) -> MFTConfig:
+    config = tiny_config(mode=mode) if args.tiny else MFTConfig(mode=mode)
+    phases = {name: getattr(config, name) for name in ("phase1", "phase2", "phase3")}
+    for index, name in enumerate(("phase1", "phase2", "phase3")):
+        updates = {}
+        if args.epochs:
+            updates["epochs"] = args.epochs[index]
+        if args.learning_rate:
+            updates["learning_rate"] = args.learning_rate
+        if args.batch_size:
+            updates["batch_size"] = args.batch_size
+        phases[name] = replace(phases[name], **updates)
+    updates = dict(
+        base_model=args.base_model, data_dir=args.data_dir, output_dir=args.output_dir, run_dir=args.run_dir,
+        report_path=args.report, masked_file=args.masked, resume=args.resume, **phases,
+        include_posts=not args.comments_only, tune_thresholds=not args.no_tune_thresholds,
+    )
+    for key, value in (("seeds", args.seeds), ("max_length", args.max_length), ("writer_weighting", args.writer_weighting),
+                       ("max_texts_per_writer", args.max_texts_per_writer), ("limit_train", args.limit_train),
+                       ("limit_masked", args.limit_masked)):
+        if value is not None:
+            updates[key] = value
+    if args.no_progress:
+        updates["progress"] = False
+    return replace(config, **updates)
+
+
+def main(args, mode: str | None = None) -> int:
+    mode = mode or "mft"
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("mbti_core").setLevel(logging.INFO)
+    config = config_from_args(args, mode)
+    metrics = run(config)
+    summary = metrics["summary"]["test"]
+    print(json.dumps({
+        "mode": mode, "output_dir": config.resolved().output_dir, "shipped_seed": metrics["shipped_seed"],
+        "test_mean_macro_f1": summary["mean_macro_f1"], "test_mean_accuracy": summary["mean_accuracy"],
+        "test_type_accuracy": summary["type_accuracy"],
+        "test_writer_level_mean_macro_f1": metrics["summary"]["test_writer_level"]["mean_macro_f1"],
+    }, indent=2))
+    return 0

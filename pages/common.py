@@ -1,0 +1,82 @@
+"""Streamlit glue shared by the pages: cached model loading with a notice, and one prediction's display."""
+from __future__ import annotations
+
+import threading
+import time
+
+import streamlit as st
+
+from mbti_core.app_figures import axis_bars, type_distribution
+from mbti_core.app_support import (
+    DEFAULT_FILL_TYPES, EXAMPLE_MESSAGES, MODE_LABELS, MODES, axis_rows, missing_model_message, model_source, percent,
+)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _load_predictor(source: str):
+    from mbti_core.inference import Predictor  # torch + transformers: imported here, not when a page renders
+
+    return Predictor.from_pretrained(source, device="cpu")
+
+
+@st.cache_resource(show_spinner=False)
+def start_warm_up() -> threading.Thread:
+    """Once per process: load both models (and run one prediction and one fill-mask, which pay one-off costs)
+    in the background while the first page renders and the user types. A page that needs a model before this
+    finishes waits on the same cache entry; failures are left for the page to report."""
+
+    def work() -> None:
+        for mode in MODES:
+            try:
+                predictor = _load_predictor(model_source(mode))
+                predictor.predict([EXAMPLE_MESSAGES[0]])
+                if predictor.has_fill_mask:
+                    predictor.fill_mask("오늘은 [MASK] 하고 싶어", DEFAULT_FILL_TYPES, 5)
+            except Exception:  # noqa: BLE001 - shown by get_predictor when a page asks for this model
+                continue
+
+    thread = threading.Thread(target=work, name="mbti-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+def get_predictor(mode: str) -> Predictor | None:
+    """The cached Predictor of ``mode`` ("mft" / "ft"), or None after showing why it is unavailable."""
+    source = model_source(mode)
+    try:
+        with st.spinner(f"{MODE_LABELS[mode]} 모델을 불러오는 중… / Loading the {MODE_LABELS[mode]} model…"):
+            return _load_predictor(source)
+    except (OSError, ValueError, RuntimeError) as error:  # missing folder, bad checkpoint, offline hub id
+        st.error(missing_model_message(mode, error))
+        return None
+
+
+def show_notices(notices: list[str]) -> None:
+    for notice in notices:
+        st.info(notice, icon="ℹ️")
+
+
+def show_prediction(result: dict, mode: str, key: str, thresholds, seconds: float | None = None) -> None:
+    """The predicted type large, the four axis bars with percentages, the 16-type distribution."""
+    st.markdown(f"**{MODE_LABELS[mode]}**")
+    st.markdown(
+        f"<div class='mbti-type' style='font-size:4.2rem;font-weight:800;letter-spacing:0.08em;line-height:1.1'>"
+        f"{result['type']}</div>", unsafe_allow_html=True,
+    )
+    st.caption(" · ".join(f"{r['first']} {percent(r['p_first'])} / {r['second']} {percent(r['p_second'])}"
+                          for r in axis_rows(result))
+               + (f" — {1000 * seconds:.0f} ms" if seconds is not None else ""))
+    st.plotly_chart(axis_bars(result, thresholds), key=f"{key}-axes", config={"displaylogo": False})
+    if any(abs(float(t) - 0.5) > 1e-9 for t in thresholds):
+        st.caption("검은 눈금 = 검증셋에서 고른 결정 임계값 (유형은 이 기준으로 정해요). / Black ticks = decision "
+                   "thresholds chosen on validation; the type follows them.")
+    st.plotly_chart(type_distribution(result, title="16유형 확률 · 16-type probabilities"), key=f"{key}-types",
+                    config={"displaylogo": False})
+    st.caption("16유형 확률 = 네 축 확률의 곱 (임계값과 무관). / 16-type probabilities = product of the four axis "
+               "probabilities (independent of the thresholds).")
+
+
+def timed(function, *args, **kwargs):
+    started = time.perf_counter()
+    value = function(*args, **kwargs)
+    return value, time.perf_counter() - started

@@ -1,0 +1,54 @@
+"""Results: MFT vs FT on the writer-disjoint test split, beside the baselines and the study's own figures."""
+import pandas as pd
+import streamlit as st
+
+from mbti_core.app_figures import axis_accuracy, confusion_matrices, training_curves
+from mbti_core.app_support import comparison_sentence, load_results, metrics_rows, reports_dir, study_rows
+
+st.title(":material/bar_chart: 결과 · Results: MFT vs FT")
+results = load_results()
+if not results.metrics and not results.report:
+    st.warning("학습된 모델의 결과가 아직 없어요. / No trained-model results yet: run `python train.py mft` and "
+               "`python train.py ft` (they write `checkpoints/<mode>/metrics.json`, `confusion.json`, `curves.json` "
+               f"and `{reports_dir() / 'mft_vs_ft.json'}`). The baselines and the study's figures are shown below.")
+controls = st.columns(2)
+level = controls[0].segmented_control("수준 · Level", ["comment", "writer"], default="comment", required=True,
+                                      key="level", format_func=lambda v: {"comment": "댓글 하나 · per comment",
+                                                                          "writer": "작성자별 · per writer"}[v])
+tuned = controls[1].toggle("검증셋으로 고른 임계값 · validation-tuned thresholds", key="tuned")
+
+st.subheader("지표 · Metrics (test split, seeds mean ± std)")
+rows = metrics_rows(results, level, tuned)
+if rows:
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key="metrics_table")
+else:
+    st.info("표시할 지표가 없어요. / No metrics to show.")
+sentence = comparison_sentence(results, level, tuned)
+if sentence:
+    st.markdown(f"**{sentence}**")
+
+st.subheader("연구 원문 수치와 비교 · The study's published figures beside ours")
+st.caption("'theirs' = 원 연구가 자기 데이터·분할로 보고한 수치 (직접 비교 불가). / 'theirs' = the student study's "
+           "numbers on its own data and split — not directly comparable: our split is writer-disjoint and type "
+           "mentions are masked.")
+st.dataframe(pd.DataFrame(study_rows(results, level, tuned)), hide_index=True, key="study_table")
+
+st.subheader("축별 정확도 · Per-axis accuracy")
+st.plotly_chart(axis_accuracy(results, level, tuned), key="axis_accuracy", config={"displaylogo": False})
+
+st.subheader("혼동 행렬 · Confusion matrices (shipped seed, rows = true)")
+if any(level in matrices for matrices in results.confusion.values()):
+    st.plotly_chart(confusion_matrices(results.confusion, level), key="confusion", config={"displaylogo": False})
+else:
+    st.info("confusion.json이 없어요. / No confusion.json beside the checkpoints yet.")
+
+st.subheader("학습 곡선 · Training curves")
+if results.curves:
+    st.plotly_chart(training_curves(results.curves), key="curves", config={"displaylogo": False})
+else:
+    st.info("curves.json이 없어요. / No curves.json beside the checkpoints yet.")
+
+if results.problems:
+    with st.expander(f"빠진 파일 · Missing or unreadable files ({len(results.problems)})"):
+        for problem in results.problems:
+            st.text(problem)

@@ -1,0 +1,42 @@
+"""Untrained tiny MFT and FT checkpoints (random 2-layer, hidden-32 ELECTRA + the real heads), saved and
+loaded through the shipping code: for tests that check plumbing (Gradio API, batch scoring, explanations)
+against the Predictor's own outputs, where training (tests/app_checkpoints.py) would only cost time.
+
+Layout: ``root/mft`` (with the type-conditioned MLM head) and ``root/ft`` (without): point
+``MBTI_CHECKPOINT_DIR`` at ``root``.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def build_random_checkpoints(root: str | Path, max_length: int = 64) -> dict[str, Path]:
+    from tests import mft_helpers
+
+    root = Path(root)
+    tokenizer = mft_helpers.build_tokenizer()
+    encoder = mft_helpers.build_encoder_dir(root / "base", "electra", tokenizer=tokenizer)
+    out = {"checkpoints": root}
+    for mode in ("mft", "ft"):
+        model = mft_helpers.new_model(encoder, with_type_mlm=mode == "mft", max_length=max_length)
+        # fp32 so a test's Predictor and the app's see bit-identical weights either way
+        out[mode] = model.save_pretrained(root / mode, tokenizer=tokenizer, dtype=None)
+    return out
+
+
+_BUILT: dict[str, dict[str, Path]] = {}
+
+
+def random_checkpoint_dirs(tmp_path_factory) -> dict[str, Path]:
+    """Built once per pytest process, under pytest's base temp."""
+    key = str(tmp_path_factory.getbasetemp())
+    if key not in _BUILT:
+        _BUILT[key] = build_random_checkpoints(tmp_path_factory.mktemp("random_ckpt"))
+    return _BUILT[key]
+
+
+if __name__ == "__main__":
+    print(build_random_checkpoints(sys.argv[1] if len(sys.argv) > 1 else "runs/random-tiny"))

@@ -1,0 +1,351 @@
+"""Every page of the Streamlit app through ``streamlit.testing.v1.AppTest``, on tiny *trained* MFT/FT
+checkpoints (tests/app_checkpoints.py). Values shown are compared with the Predictor's own outputs."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from mbti_core import app_support
+from mbti_core.app_support import DEFAULT_FILL_TYPES, EXAMPLE_MESSAGES, FILL_MASK_EXAMPLE, unique_tokens
+from mbti_core.inference import Predictor
+from mbti_core.types import AXES, TYPES
+from tests.app_checkpoints import tiny_app_dirs
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+TIMEOUT = 180  # the first run imports torch/transformers and loads the models on 2 busy CPU cores
+MESSAGE = "내일 모임 시간 딱 지켜야 해. 늦으면 곤란하니까"
+KAKAO_LOG = """--------------- 2024년 1월 3일 수요일 ---------------
+2024. 1. 3. 오후 3:12, 민지 : 내일 발표 자료 다 만들었어?
+2024. 1. 3. 오후 3:13, 서준 : 아직 ㅋㅋ 오늘 밤에 몰아서 하려고
+2024. 1. 3. 오후 3:13, 민지 : 나는 어제 미리 끝내 놨어
+순서도 정리해 둘게
+2024. 1. 3. 오후 3:14, 민지 : 사진
+2024. 1. 3. 오후 3:14: 지호님이 들어왔습니다.
+[민지] [오후 3:15] 9시에 만나서 한 번 맞춰 보자"""
+
+
+@pytest.fixture(scope="module")
+def dirs(tmp_path_factory):
+    return tiny_app_dirs(tmp_path_factory)
+
+
+@pytest.fixture(autouse=True)
+def app_env(dirs, monkeypatch):
+    monkeypatch.setenv("MBTI_CHECKPOINT_DIR", str(dirs["checkpoints"]))
+    monkeypatch.setenv("MBTI_REPORTS_DIR", str(dirs["reports"]))
+    for name in ("MBTI_MFT_CHECKPOINT", "MBTI_FT_CHECKPOINT"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="module")
+def predictors(dirs):
+    return {mode: Predictor.from_pretrained(dirs[mode]) for mode in ("mft", "ft")}
+
+
+def new_app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def chart(at: AppTest, key: str) -> dict:
+    charts = {element.key: element for element in at.get("plotly_chart")}
+    assert key in charts, f"no chart {key!r}; charts: {sorted(k for k in charts if k)}"
+    return json.loads(charts[key].proto.spec)
+
+
+def texts(elements) -> list[str]:
+    return [element.value for element in elements]
+
+
+def assert_bars_match(at: AppTest, key: str, result: dict) -> None:
+    """The four axis bars carry exactly the Predictor's probabilities (in %), first and second letters."""
+    spec = chart(at, key)
+    first, second = spec["data"][0], spec["data"][1]
+    assert first["type"] == second["type"] == "bar" and first["orientation"] == "h"
+    assert len(first["x"]) == len(second["x"]) == 4
+    for i, axis in enumerate(AXES):
+        assert first["x"][i] == pytest.approx(100 * result["axes"][axis], abs=1e-6)
+        assert second["x"][i] == pytest.approx(100 * (1 - result["axes"][axis]), abs=1e-6)
+        assert first["text"][i] == f"{axis[0]} {100 * result['axes'][axis]:.1f}%"
+        assert second["text"][i] == f"{axis[1]} {100 * (1 - result['axes'][axis]):.1f}%"
+
+
+def frame_with(at: AppTest, column: str):
+    """The one st.dataframe that has ``column``."""
+    frames = [element.value for element in at.dataframe if column in element.value.columns]
+    assert len(frames) == 1, f"{len(frames)} tables with a {column!r} column"
+    return frames[0]
+
+
+def shown_types(at: AppTest) -> list[str]:
+    return [m.value.split(">")[1].split("<")[0] for m in at.markdown if "class='mbti-type'" in m.value]
+
+
+# -- Predict ------------------------------------------------------------------------------------------------
+def test_typing_a_message_renders_the_predictors_four_bars_and_types(predictors):
+    at = new_app()
+    assert "아래 입력창에" in " ".join(texts(at.info))  # a hint, not an error, before any input
+    at.chat_input[0].set_value(MESSAGE).run()
+    assert not at.exception
+    expected = predictors["mft"].predict([MESSAGE])[0]
+    assert_bars_match(at, "msg-mft-axes", expected)
+    assert shown_types(at) == [expected["type"]]
+    distribution = chart(at, "msg-mft-types")["data"][0]
+    assert len(distribution["x"]) == 16 and sorted(distribution["x"]) == sorted(TYPES)
+    for mbti, value in zip(distribution["x"], distribution["y"]):
+        assert value == pytest.approx(100 * expected["types"][mbti], abs=1e-6)
+    assert distribution["y"] == sorted(distribution["y"], reverse=True)
+    thresholds = chart(at, "msg-mft-axes")["data"][2]
+    assert thresholds["x"] == pytest.approx([100 * t for t in predictors["mft"].thresholds])
+
+
+def test_model_switch_shows_ft_and_both_side_by_side(predictors):
+    at = new_app()
+    at.chat_input[0].set_value(MESSAGE).run()
+    at.segmented_control(key="model_choice").set_value("FT").run()
+    assert_bars_match(at, "msg-ft-axes", predictors["ft"].predict([MESSAGE])[0])
+    assert not any(element.key == "msg-mft-axes" for element in at.get("plotly_chart"))
+    at.segmented_control(key="model_choice").set_value("MFT + FT").run()
+    assert not at.exception
+    for mode in ("mft", "ft"):
+        assert_bars_match(at, f"msg-{mode}-axes", predictors[mode].predict([MESSAGE])[0])
+    assert shown_types(at) == [predictors[m].predict([MESSAGE])[0]["type"] for m in ("mft", "ft")]
+
+
+def test_example_button_predicts_the_example(predictors):
+    at = new_app()
+    at.button(key="example_1").click().run()
+    assert any(EXAMPLE_MESSAGES[1] in t for t in texts(at.text))
+    assert_bars_match(at, "msg-mft-axes", predictors["mft"].predict([EXAMPLE_MESSAGES[1]])[0])
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("", "메시지를 입력해 주세요"),
+    ("   \n\t  ", "메시지를 입력해 주세요"),
+    ("😀😂👍🔥", "분석할 글자가 없어요"),
+    ("...!!! ???", "분석할 글자가 없어요"),
+])
+def test_bad_messages_render_a_message_not_a_result(bad, message):
+    at = new_app()
+    at.chat_input[0].set_value(bad).run()
+    assert not at.exception
+    assert any(message in w for w in texts(at.warning))
+    assert not at.get("plotly_chart")
+
+
+def test_long_message_is_truncated_with_a_notice(predictors):
+    long = "계획을 미리 세우는 편이에요. " * 400
+    assert len(long.strip()) == 6799
+    at = new_app()
+    at.chat_input[0].set_value(long).run()
+    assert not at.exception
+    assert any("5,000" in i and "6,799" in i for i in texts(at.info))
+    assert_bars_match(at, "msg-mft-axes", predictors["mft"].predict([long.strip()[:5000]])[0])
+
+
+def test_non_korean_text_gets_a_caution_and_a_prediction(predictors):
+    at = new_app()
+    at.chat_input[0].set_value("I always plan my weekends ahead").run()
+    assert any("한국어가 아닌" in i for i in texts(at.info))
+    assert_bars_match(at, "msg-mft-axes", predictors["mft"].predict(["I always plan my weekends ahead"])[0])
+
+
+def test_type_mentions_are_masked_and_noted(predictors):
+    at = new_app()
+    at.chat_input[0].set_value("저 INFP인데 계획 세우는 거 좋아해요").run()
+    assert any("[TYPE]" in i for i in texts(at.info))
+    assert_bars_match(at, "msg-mft-axes", predictors["mft"].predict(["저 INFP인데 계획 세우는 거 좋아해요"])[0])
+
+
+def test_chat_log_mode_aggregates_one_speaker_with_breakdown(predictors):
+    at = new_app()
+    at.segmented_control(key="input_mode").set_value("대화 로그 · Chat log").run()
+    at.text_area(key="chat_log").set_value(KAKAO_LOG).run()
+    assert not at.exception
+    assert at.selectbox(key="speaker").value == "민지"  # the most frequent speaker
+    minji = ["내일 발표 자료 다 만들었어?", "나는 어제 미리 끝내 놨어\n순서도 정리해 둘게", "9시에 만나서 한 번 맞춰 보자"]
+    expected = predictors["mft"].predict_person(minji)
+    assert_bars_match(at, "log-mft-axes", expected)
+    assert shown_types(at) == [expected["type"]]
+    heatmap = chart(at, "log-mft-breakdown")["data"][0]
+    assert len(heatmap["z"]) == 3
+    for row, message in zip(heatmap["z"], expected["messages"]):
+        assert row == pytest.approx([100 * message["axes"][a] for a in AXES], abs=1e-6)
+    table = at.dataframe[0].value
+    assert list(table["message"]) == minji and list(table["type"]) == [m["type"] for m in expected["messages"]]
+    assert any("건너뛰었어요" in i for i in texts(at.info))  # date, system and photo lines
+
+    at.selectbox(key="speaker").set_value("서준").run()
+    assert_bars_match(at, "log-mft-axes", predictors["mft"].predict_person(["아직 ㅋㅋ 오늘 밤에 몰아서 하려고"]))
+
+
+def test_chat_log_one_message_per_line_and_bad_logs(predictors):
+    at = new_app()
+    at.segmented_control(key="input_mode").set_value("대화 로그 · Chat log").run()
+    lines = ["오늘 뭐 해?", "", "나는 집에서 쉴래", "😀😀"]
+    at.text_area(key="chat_log").set_value("\n".join(lines)).run()
+    assert_bars_match(at, "log-mft-axes", predictors["mft"].predict_person(["오늘 뭐 해?", "나는 집에서 쉴래"]))
+    for bad, message in (("   \n  ", "분석할 메시지가 없어요"), ("😀\n👍👍\n", "분석할 메시지가 없어요")):
+        at.text_area(key="chat_log").set_value(bad).run()
+        assert not at.exception
+        assert any(message in w for w in texts(at.warning)), texts(at.warning)
+        assert not at.get("plotly_chart")
+
+
+# -- Fill-mask ----------------------------------------------------------------------------------------------
+def fill_page() -> AppTest:
+    at = new_app()
+    at.switch_page("pages/fill_mask.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def column_tokens(at: AppTest) -> dict[str, list[str]]:
+    """Per type column: the token cells of its markdown table (highlight markup kept)."""
+    out = {}
+    headers = texts(at.subheader)
+    tables = [m.value for m in at.markdown if m.value.startswith("| # |")]
+    for mbti, table in zip(headers, tables):
+        out[mbti] = [line.split(" | ")[1] for line in table.splitlines()[2:]]
+    return out
+
+
+def test_fill_mask_renders_four_columns_matching_the_predictor(predictors):
+    at = fill_page()
+    assert at.text_area(key="fill_text").value == FILL_MASK_EXAMPLE
+    assert texts(at.subheader) == list(DEFAULT_FILL_TYPES)
+    fills = predictors["mft"].fill_mask(FILL_MASK_EXAMPLE, list(DEFAULT_FILL_TYPES), 5)
+    unique = unique_tokens(fills)
+    shown = column_tokens(at)
+    assert list(shown) == list(DEFAULT_FILL_TYPES)
+    for mbti in DEFAULT_FILL_TYPES:
+        expected = [f":orange-background[**{i['token']}**]" if i["token"] in unique[mbti] else i["token"]
+                    for i in fills[mbti]]
+        assert shown[mbti] == expected
+    quotes = [m.value for m in at.markdown if m.value.startswith("> ")]
+    assert quotes == [f"> {FILL_MASK_EXAMPLE.replace('[MASK]', '**' + fills[t][0]['token'] + '**')}" for t in DEFAULT_FILL_TYPES]
+
+
+def test_fill_mask_type_pickers_top_k_and_insert_button(predictors):
+    at = fill_page()
+    at.selectbox(key="fill_type_1").set_value("INFP").run()
+    at.slider(key="top_k").set_value(3).run()
+    assert texts(at.subheader) == ["ISTJ", "INFP", "INTJ", "ESFP"]
+    fills = predictors["mft"].fill_mask(FILL_MASK_EXAMPLE, ["ISTJ", "INFP", "INTJ", "ESFP"], 3)
+    shown = column_tokens(at)
+    assert {t: [re.sub(r":orange-background\[\*\*(.*)\*\*\]", r"\1", c) for c in cells] for t, cells in shown.items()} \
+        == {t: [i["token"] for i in items] for t, items in fills.items()}
+
+    at.text_area(key="fill_text").set_value("주말에는 보통").run()
+    assert any("[MASK]가 없어요" in w for w in texts(at.warning))
+    at.button(key="insert_mask").click().run()
+    assert at.text_area(key="fill_text").value == "주말에는 보통 [MASK]"
+    assert not at.warning and len(texts(at.subheader)) == 4
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("", "문장을 입력해 주세요"),
+    ("   ", "문장을 입력해 주세요"),
+    ("마스크 없는 문장이에요", "[MASK]가 없어요"),
+    ("[MASK] 하고 [MASK] 했어", "하나만 넣어 주세요 (2개 있음)"),
+    ("😀 [MASK] 👍", "문맥이 될 단어가 필요해요"),
+])
+def test_fill_mask_bad_inputs_render_a_message(bad, message):
+    at = fill_page()
+    at.text_area(key="fill_text").set_value(bad).run()
+    assert not at.exception
+    assert any(message in w for w in texts(at.warning)), texts(at.warning)
+    assert not at.subheader
+
+
+def test_fill_mask_long_and_non_korean_inputs(predictors):
+    at = fill_page()
+    long = "할 일은 미리미리 [MASK] 마음이 편하지. " + "그리고 " * 2000
+    at.text_area(key="fill_text").set_value(long).run()
+    assert any("5,000" in i for i in texts(at.info))
+    assert len(texts(at.subheader)) == 4
+    at.text_area(key="fill_text").set_value("I will [MASK] tomorrow").run()
+    assert any("한국어가 아닌" in i for i in texts(at.info)) and len(texts(at.subheader)) == 4
+
+
+# -- Results and About --------------------------------------------------------------------------------------
+def test_results_page_shows_confusion_matrices_metrics_and_study_figures(dirs):
+    at = new_app()
+    at.switch_page("pages/results.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    confusion = {mode: json.loads((dirs[mode] / "confusion.json").read_text()) for mode in ("mft", "ft")}
+    heatmaps = chart(at, "confusion")["data"]
+    assert [h["name"] for h in heatmaps] == [f"{m} {a}" for m in ("mft", "ft") for a in AXES]
+    for heatmap in heatmaps:
+        mode, axis = heatmap["name"].split()
+        assert heatmap["z"] == confusion[mode]["comment"][axis]["matrix"]
+        assert heatmap["y"] == [f"true {letter}" for letter in axis]
+
+    table = frame_with(at, "mean macro-F1")
+    assert list(table["model"]) == ["majority baseline", "TF-IDF + LR baseline", "FT (ours)", "MFT (ours)"]
+    report = json.loads((dirs["reports"] / "mft_vs_ft.json").read_text())
+    mft = report["mft"]["summary"]["test"]["mean_macro_f1"]
+    assert table.loc[3, "mean macro-F1"] == f"{mft['mean']:.3f} ± {mft['std']:.3f}"
+    assert table.loc[3, "seeds"] == len(report["mft"]["seeds"]) == 2
+    study = frame_with(at, "study MFT (theirs)")
+    assert list(study["study MFT (theirs)"]) == ["81.64", "80.86", "82.31", "81.88", "81.50", "1.0580"]
+    assert list(study["study FT (theirs)"]) == ["81.30", "81.31", "82.82", "81.78", "79.29", "1.2715"]
+    bars = {trace["name"]: trace for trace in chart(at, "axis_accuracy")["data"]}
+    assert bars["MFT (study, theirs)"]["y"] == [80.86, 82.31, 81.88, 81.50]
+    assert bars["FT (ours)"]["y"] == pytest.approx(
+        [100 * report["ft"]["summary"]["test"][f"{a}_accuracy"]["mean"] for a in AXES])
+    assert any("MFT − FT" in m for m in texts(at.markdown))
+    curves = chart(at, "curves")["data"]
+    assert {trace["name"] for trace in curves} >= {"MFT seed0 train", "FT seed1 train", "MFT seed0 validation"}
+
+    at.segmented_control(key="level").set_value("writer").run()
+    for heatmap in chart(at, "confusion")["data"]:
+        mode, axis = heatmap["name"].split()
+        assert heatmap["z"] == confusion[mode]["writer"][axis]["matrix"]
+
+
+def test_about_page_has_method_data_and_caveats_in_both_languages():
+    at = new_app()
+    at.switch_page("pages/about.py").run()
+    assert not at.exception
+    body = " ".join(texts(at.markdown))
+    for needle in ("닉네임 라벨", "유형 언급 가리기", "MBTI의 한계", "Nickname labels", "Masking of type mentions",
+                   "MBTI's limits", "TEAM-UROP/Crawling", "e9t/nsmc", "81.64"):
+        assert needle in body
+
+
+# -- Missing or broken artefacts ----------------------------------------------------------------------------
+def test_missing_checkpoints_show_a_clear_message_on_every_page(tmp_path, monkeypatch):
+    monkeypatch.setenv("MBTI_CHECKPOINT_DIR", str(tmp_path / "nowhere"))
+    monkeypatch.setenv("MBTI_REPORTS_DIR", str(tmp_path / "no-reports"))
+    at = new_app()
+    at.chat_input[0].set_value(MESSAGE).run()
+    assert not at.exception
+    assert any("could not be loaded" in e and "MBTI_CHECKPOINT_DIR" in e for e in texts(at.error))
+    at.switch_page("pages/fill_mask.py").run()
+    assert not at.exception and any("could not be loaded" in e for e in texts(at.error))
+    at.switch_page("pages/results.py").run()
+    assert not at.exception
+    assert any("No trained-model results yet" in w for w in texts(at.warning))
+    assert list(frame_with(at, "study MFT (theirs)")["study MFT (theirs)"])[0] == "81.64"
+
+
+def test_malformed_results_files_are_listed_not_raised(dirs, tmp_path, monkeypatch):
+    broken = tmp_path / "checkpoints"
+    (broken / "mft").mkdir(parents=True)
+    (broken / "mft" / "metrics.json").write_text("{not json", encoding="utf-8")
+    (broken / "mft" / "confusion.json").write_text("[1, 2]", encoding="utf-8")
+    monkeypatch.setenv("MBTI_CHECKPOINT_DIR", str(broken))
+    results = app_support.load_results()
+    assert any("unreadable" in p and "metrics.json" in p for p in results.problems)
+    assert any("not a JSON object" in p for p in results.problems)
+    assert results.report  # the report of the tiny run still loads
+    at = new_app()
+    at.switch_page("pages/results.py").run()
+    assert not at.exception
+    assert at.expander and "Missing or unreadable" in at.expander[0].label

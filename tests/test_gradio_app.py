@@ -1,0 +1,163 @@
+"""gradio_app.py served for real (``python gradio_app.py`` on 127.0.0.1, a free port given by GRADIO_SERVER_NAME /
+GRADIO_SERVER_PORT) and called with gradio_client; answers are compared with the Predictor's own outputs."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from gradio_client import Client  # noqa: E402
+from gradio_client.exceptions import AppError  # noqa: E402
+
+from mbti_core.inference import Predictor  # noqa: E402
+from mbti_core.types import AXES  # noqa: E402
+from tests.random_checkpoints import random_checkpoint_dirs  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+MESSAGE = "내일 모임 시간 딱 지켜야 해. 늦으면 곤란하니까"
+START_TIMEOUT = 120  # imports gradio, torch and transformers on 2 busy cores
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def dirs(tmp_path_factory):
+    return random_checkpoint_dirs(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def predictors(dirs):
+    return {mode: Predictor.from_pretrained(dirs[mode]) for mode in ("mft", "ft")}
+
+
+@pytest.fixture(scope="module")
+def client(dirs, tmp_path_factory):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("MBTI_MFT_CHECKPOINT", "MBTI_FT_CHECKPOINT")}
+    env.update(GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port), MBTI_CHECKPOINT_DIR=str(dirs["checkpoints"]),
+               GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1")
+    log = tmp_path_factory.mktemp("gradio") / "server.log"
+    with open(log, "w") as out:
+        server = subprocess.Popen([sys.executable, str(ROOT / "gradio_app.py")], cwd=str(ROOT), env=env, stdout=out,
+                                  stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            if server.poll() is not None:
+                pytest.fail(f"gradio_app.py exited with {server.returncode}:\n{log.read_text()}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"gradio_app.py did not listen on 127.0.0.1:{port}:\n{log.read_text()}")
+                time.sleep(0.3)
+        yield Client(f"http://127.0.0.1:{port}/", verbose=False)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_server_honours_gradio_server_env(client):
+    # The client is connected to the port chosen through GRADIO_SERVER_PORT on GRADIO_SERVER_NAME.
+    assert client.src.startswith("http://127.0.0.1:")
+    assert {"/predict", "/explain", "/fill_mask"} <= set(client.view_api(print_info=False, return_format="dict")
+                                                        ["named_endpoints"])
+
+
+def test_predict_api_equals_predictor(client, predictors):
+    result = client.predict(MESSAGE, api_name="/predict")
+    expected = predictors["mft"].predict([MESSAGE])[0]
+    assert result["type"] == expected["type"] and result["text"] == MESSAGE
+    assert result["truncated"] == expected["truncated"]
+    assert set(result["types"]) == set(expected["types"])
+    for axis in AXES:
+        assert result["axes"][axis] == pytest.approx(expected["axes"][axis], abs=1e-6)
+    for mbti, p in expected["types"].items():
+        assert result["types"][mbti] == pytest.approx(p, abs=1e-6)
+
+
+def test_predict_api_other_model(client, predictors):
+    result = client.predict(MESSAGE, "ft", api_name="/predict")
+    expected = predictors["ft"].predict([MESSAGE])[0]
+    assert result["axes"] == pytest.approx(expected["axes"], abs=1e-6)
+
+
+@pytest.mark.parametrize("bad, words", [("", "Type a message first"), ("   \n ", "Type a message first"),
+                                        ("😀😀😀", "no words to analyse")])
+def test_bad_input_is_a_clear_error(client, bad, words):
+    with pytest.raises(AppError, match=words):
+        client.predict(bad, api_name="/predict")
+
+
+def test_fill_mask_api(client, predictors):
+    text = "할 일은 미리미리 [MASK] 마음이 편하지"
+    result = client.predict(text, ["ISTJ", "ENFP"], 3, api_name="/fill_mask")
+    expected = predictors["mft"].fill_mask(text, ["ISTJ", "ENFP"], 3)
+    assert list(result) == ["ISTJ", "ENFP"]
+    for mbti in expected:
+        assert [item["token"] for item in result[mbti]] == [item["token"] for item in expected[mbti]]
+        assert [item["prob"] for item in result[mbti]] == pytest.approx([item["prob"] for item in expected[mbti]], abs=1e-6)
+    with pytest.raises(AppError, match="no \\[MASK\\]"):
+        client.predict("마스크 없는 문장", api_name="/fill_mask")
+
+
+def test_explain_api(client, predictors):
+    result = client.predict(MESSAGE, api_name="/explain")
+    expected = predictors["mft"].explain(MESSAGE)
+    assert [t["token"] for t in result["tokens"]] == [t["token"] for t in expected["tokens"]]
+    for axis in AXES:
+        assert result["attributions"][axis] == pytest.approx(expected["attributions"][axis], abs=1e-5)
+
+
+# -- the UI handlers, in process (the same functions the buttons call) ------------------------------------------
+@pytest.fixture()
+def app_module(dirs, monkeypatch):
+    monkeypatch.setenv("MBTI_CHECKPOINT_DIR", str(dirs["checkpoints"]))
+    for name in ("MBTI_MFT_CHECKPOINT", "MBTI_FT_CHECKPOINT"):
+        monkeypatch.delenv(name, raising=False)
+    sys.path.insert(0, str(ROOT))
+    import gradio_app
+
+    return gradio_app
+
+
+def test_predict_view_shows_the_predictor_values(app_module, predictors):
+    headline, *rest = app_module.predict_view(MESSAGE, "mft")
+    axis_labels, figure, types = rest[:4], rest[4], rest[5]
+    expected = predictors["mft"].predict([MESSAGE])[0]
+    assert headline.startswith(f"## {expected['type']}")
+    for label, axis in zip(axis_labels, AXES):
+        assert list(label.values()) == pytest.approx([expected["axes"][axis], 1 - expected["axes"][axis]], abs=1e-6)
+    assert list(figure.data[0].x) == pytest.approx([100 * expected["axes"][a] for a in AXES], abs=1e-4)
+    assert types == pytest.approx(expected["types"], abs=1e-6)
+    html = app_module.explain_view(MESSAGE, "mft")
+    assert html.count("class='mbti-explain'") == 4
+
+
+def test_fill_view_and_errors(app_module, predictors):
+    import gradio as gr
+
+    *labels, sentences = app_module.fill_view("오늘 저녁은 [MASK] 먹을래", "ISTJ", "ENFP", "INTJ", "ESFP", 4)
+    expected = predictors["mft"].fill_mask("오늘 저녁은 [MASK] 먹을래", ["ISTJ", "ENFP", "INTJ", "ESFP"], 4)
+    assert [label.label for label in labels] == ["ISTJ", "ENFP", "INTJ", "ESFP"]
+    assert f"**ISTJ**: 오늘 저녁은 {expected['ISTJ'][0]['token']} 먹을래" in sentences
+    with pytest.raises(gr.Error, match="exactly one|하나만"):
+        app_module.fill_view("[MASK] 그리고 [MASK]", "ISTJ", "ENFP", "INTJ", "ESFP", 4)
+
+
+def test_missing_checkpoint_is_a_clear_error(app_module, monkeypatch, tmp_path):
+    import gradio as gr
+
+    monkeypatch.setenv("MBTI_CHECKPOINT_DIR", str(tmp_path / "nowhere"))
+    with pytest.raises(gr.Error, match="could not be loaded"):
+        app_module.predict(MESSAGE, "mft")

@@ -1,0 +1,176 @@
+"""The three phases on tiny models (loss goes down, phase 2 learns type-specific fills) and tiny end-to-end
+``train.py mft`` / ``train.py ft`` runs on a small fake data directory in the real raw format."""
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from mbti_core.training import phases
+from mbti_core.training import ft as ft_command
+from mbti_core.training import mft
+from mbti_core.types import TYPE_INDEX
+from tests.mft_helpers import (
+    CLASS_TEXTS, TYPE_WORDS, build_encoder_dir, build_tokenizer, class_frame, loop_config, masked_rows, new_model,
+)
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return build_tokenizer()
+
+
+@pytest.fixture(scope="module")
+def encoder_dir(tmp_path_factory, tokenizer):
+    return build_encoder_dir(tmp_path_factory.mktemp("enc"), "bert", tokenizer)
+
+
+def test_encode_masked_text_keeps_the_mask_in_long_texts(tokenizer):
+    text = "계획 " * 200 + "[MASK] 마음이 편하지" + " 즉흥" * 50
+    encoding = phases.encode_masked_text(tokenizer, text, n_masks=2, max_length=32)
+    assert len(encoding.input_ids) == 32 and encoding.truncated
+    assert encoding.input_ids[0] == tokenizer.cls_token_id and encoding.input_ids[-1] == tokenizer.sep_token_id
+    assert [encoding.input_ids[i] for i in encoding.mask_positions] == [tokenizer.mask_token_id] * 2
+    short = phases.encode_masked_text(tokenizer, "할 일은 [MASK] 편하지", max_length=32)
+    assert not short.truncated and len(short.mask_positions) == 1
+    with pytest.raises(ValueError, match="exactly one"):
+        phases.encode_masked_text(tokenizer, "[MASK] 그리고 [MASK]")
+
+
+def test_masked_dataset_labels_and_skips(tokenizer):
+    rows = masked_rows(1) + [
+        {"text": "x", "masked": "할 일은 [MASK] 편하지", "token": "계획", "type": None},
+        {"text": "x", "masked": "할 일은 [MASK] 편하지", "token": "ⓩⓩⓩ", "type": "ISTJ"},  # unknown characters
+    ]
+    dataset = phases.MaskedSentenceDataset(rows, tokenizer, max_length=64)
+    assert len(dataset) == len(masked_rows(1))
+    assert dataset.skipped["no_type"] == 1 and dataset.skipped["unknown_token"] == 1
+    ids, labels, type_index = dataset[0]
+    targets = [label for label in labels if label != -100]
+    assert targets == phases.token_pieces(tokenizer, rows[0]["token"])
+    assert type_index == TYPE_INDEX[rows[0]["type"]]
+    batch = phases.MaskedSentenceCollator(tokenizer)([dataset[0], dataset[1]])
+    assert batch["input_ids"].shape == batch["labels"].shape and batch["type_ids"].tolist()[0] == type_index
+
+
+def test_writer_weights_and_caps():
+    writers = ["a"] * 8 + ["b"] * 2
+    inverse = phases.writer_weights(writers, "inverse")
+    assert inverse.mean() == pytest.approx(1.0)
+    assert inverse[:8].sum() == pytest.approx(inverse[8:].sum())  # every writer weighs the same in total
+    sqrt = phases.writer_weights(writers, "sqrt")
+    assert sqrt[0] < sqrt[-1] and sqrt[:8].sum() > sqrt[8:].sum()
+    assert phases.writer_weights(writers, "none") is None
+    with pytest.raises(ValueError):
+        phases.writer_weights(writers, "bogus")
+    frame = pd.DataFrame({"writer": writers, "text": [str(i) for i in range(10)]})
+    capped = phases.cap_per_writer(frame, 3)
+    assert capped.groupby("writer").size().to_dict() == {"a": 3, "b": 2}
+
+
+def _losses(history):
+    return [row["train_loss"] for row in history]
+
+
+def test_phase1_classifier_loss_decreases(encoder_dir, tokenizer, tmp_path):
+    model = new_model(encoder_dir)
+    frame = class_frame()
+    history = phases.run_phase1(model, tokenizer, frame, loop_config(tmp_path / "p1", epochs=10, batch_size=8), 64,
+                                val_frame=frame)
+    losses = _losses(history)
+    assert losses[-1] < losses[0] * 0.8, losses
+    assert "val_mean_macro_f1" in history[-1] and history[-1]["val_loss"] < history[0]["val_loss"]
+
+
+def test_phase3_weighted_loss_decreases(encoder_dir, tokenizer, tmp_path):
+    model = new_model(encoder_dir)
+    frame = class_frame()
+    history = phases.run_phase3(model, tokenizer, frame, loop_config(tmp_path / "p3", epochs=10, batch_size=8), 64,
+                                val_frame=frame, writer_weighting="inverse")
+    assert _losses(history)[-1] < _losses(history)[0] * 0.8
+    probs = phases.sigmoid(phases.predict_axis_logits(model, tokenizer, frame["text"], 64))
+    metrics = phases.classification_metrics(frame, probs)
+    assert metrics["mean_accuracy"] > 0.9 and metrics["writer_level"]["n"] == frame["writer"].nunique()
+
+
+def test_phase2_learns_type_specific_fills(encoder_dir, tokenizer, tmp_path):
+    from mbti_core.inference import Predictor
+
+    model = new_model(encoder_dir)
+    history, summary = phases.run_phase2(model, tokenizer, masked_rows(4), loop_config(tmp_path / "p2", epochs=8),
+                                         64, val_fraction=0.1)
+    assert summary["train_examples"] > 50 and summary["val_examples"] > 0
+    assert _losses(history)[-1] < _losses(history)[0] * 0.5
+    predictor = Predictor(model, tokenizer)
+    fills = predictor.fill_mask("할 일은 미리미리 [MASK] 마음이 편하지", ["ISTJ", "ENFP"], top_k=3)
+    assert fills["ISTJ"][0]["token"] == TYPE_WORDS["ISTJ"]
+    assert fills["ENFP"][0]["token"] == TYPE_WORDS["ENFP"]
+
+
+# -- tiny end-to-end runs on a fake data directory --------------------------------------------------------
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    (root / "mbti_cafe").mkdir()
+    rows = []
+    for i in range(60):
+        mbti, nick = ("ISTJ", f"계획러{i} istj") if i % 2 == 0 else ("ENFP", f"즉흥러{i} ENFP")
+        for j, text in enumerate(CLASS_TEXTS[mbti] * 2):
+            rows.append({"board": "INFJ ♡ ENFJ", "source_file": "x.csv", "comments": f"{text} {j}",
+                         "comments_writer": nick})
+        rows.append({"board": "b", "source_file": "x.csv", "comments": f"저 {mbti.lower()}라서 그래요", "comments_writer": nick})
+    rows.append({"board": "b", "source_file": "x.csv", "comments": "라벨 없는 글", "comments_writer": "그냥사람"})
+    pd.DataFrame(rows).to_csv(root / "mbti_cafe" / "comments.csv.gz", index=False, compression="gzip")
+    posts = pd.DataFrame([{"board": "b", "source_file": "p.csv", "title": "제목", "contents": str(["계획 세우는 게 좋아요"]),
+                           "author": "계획러0 istj", "comments": ""}])
+    posts.to_csv(root / "mbti_cafe" / "posts.csv.gz", index=False, compression="gzip")
+    descriptions = {t: {"summary": "계획 세우고 일정 정리했어요. 시간 약속은 꼭 지켜야죠." if t[3] == "J"
+                        else "즉흥 여행 너무 재밌어요. 새로운 사람 만나는 거 좋아요!"} for t in TYPE_INDEX}
+    (root / "mbti_types_ko.json").write_text(json.dumps(descriptions, ensure_ascii=False), encoding="utf-8")
+    return root
+
+
+def _args(argv):
+    parser = argparse.ArgumentParser()
+    mft.add_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def test_tiny_mft_and_ft_end_to_end(encoder_dir, data_dir, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MBTI_CACHE_DIR", str(tmp_path / "cache"))
+    common = ["--tiny", "--base-model", str(encoder_dir), "--data-dir", str(data_dir),
+              "--report", str(tmp_path / "reports" / "mft_vs_ft.json"), "--no-progress"]
+    assert mft.main(_args(common + ["--seeds", "0", "1", "--output-dir", str(tmp_path / "mft"),
+                                    "--run-dir", str(tmp_path / "runs-mft")])) == 0
+    assert ft_command.main(_args(common + ["--seeds", "0", "--output-dir", str(tmp_path / "ft"),
+                                           "--run-dir", str(tmp_path / "runs-ft")])) == 0
+    mft_metrics = json.loads((tmp_path / "mft" / "metrics.json").read_text())
+    ft_metrics = json.loads((tmp_path / "ft" / "metrics.json").read_text())
+    assert [s["seed"] for s in mft_metrics["seeds"]] == [0, 1] and len(ft_metrics["seeds"]) == 1
+    assert set(mft_metrics["seeds"][0]["phase2_data"]) >= {"train_examples", "skipped"}
+    assert "phase2_data" not in ft_metrics["seeds"][0]
+    assert (tmp_path / "mft" / "type_mlm_head.safetensors").exists()
+    assert not (tmp_path / "ft" / "type_mlm_head.safetensors").exists()
+    curves = json.loads((tmp_path / "mft" / "curves.json").read_text())
+    assert set(curves["seed0"]) == {"phase1", "phase2", "phase3"}
+    assert set(json.loads((tmp_path / "ft" / "curves.json").read_text())["seed0"]) == {"phase3"}
+    confusion = json.loads((tmp_path / "mft" / "confusion.json").read_text())
+    assert set(confusion["comment"]) == {"EI", "SN", "TF", "JP"}
+    report = json.loads((tmp_path / "reports" / "mft_vs_ft.json").read_text())
+    assert {"mft", "ft", "comparison", "study_figures"} <= set(report)
+    assert len(report["mft"]["seeds"]) == 2 and "std" in report["mft"]["summary"]["test"]["mean_macro_f1"]
+    assert mft_metrics["data"]["test"]["writers"] > 0 and mft_metrics["data"]["train"]["writers"] > 0
+    # The thresholds shipped with the checkpoint are the ones chosen on validation.
+    heads = json.loads((tmp_path / "mft" / "mbti_heads.json").read_text())
+    assert heads["thresholds"] == mft_metrics["thresholds"]
+
+    # --resume re-runs to the same result from the saved per-phase states (no retraining).
+    assert ft_command.main(_args(common + ["--seeds", "0", "--output-dir", str(tmp_path / "ft2"),
+                                           "--run-dir", str(tmp_path / "runs-ft"), "--resume"])) == 0
+    again = json.loads((tmp_path / "ft2" / "metrics.json").read_text())
+    assert np.isclose(again["test"]["loss"], ft_metrics["test"]["loss"], atol=1e-4)

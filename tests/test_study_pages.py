@@ -1,0 +1,150 @@
+"""The Sentiment, Embeddings and Probing pages through ``streamlit.testing.v1.AppTest``.
+
+Reports are written by the studies' own code on tiny encoders and toy data (the scaling rows by hand, as the
+training is tested in test_studies.py); the sentiment page scores with a tiny *trained* sentiment checkpoint and
+its bars are compared with ``SentimentPredictor``'s own output.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from mbti_core.sentiment import SentimentPredictor
+from mbti_core.studies import embeddings, features, nsmc_scaling, probing
+from tests import study_helpers
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+TIMEOUT = 180
+
+
+@pytest.fixture(scope="module")
+def study_dirs(tmp_path_factory, tiny_encoder_dirs):
+    """reports/ with the three study JSONs, and a tiny trained sentiment checkpoint."""
+    root = tmp_path_factory.mktemp("study_pages")
+    reports = root / "reports"
+    reports.mkdir()
+    setup = study_helpers.tiny_sentiment_setup(tmp_path_factory, tiny_encoder_dirs["electra"])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MBTI_CACHE_DIR", str(setup["cache_dir"]))
+        from mbti_core.data import load_nsmc
+
+        reviews = load_nsmc(setup["data_dir"])
+    cafe = study_helpers.toy_cafe()
+    encoders = {"base": str(tiny_encoder_dirs["electra"]), "mft": str(tiny_encoder_dirs["bert"]),
+                "ft": str(tiny_encoder_dirs["roberta"])}
+    examples = {"nsmc": features.sentiment_examples(reviews, "test", 30),
+                "cafe": features.mbti_examples(cafe, "test", 24, per_writer=3)}
+    maps = embeddings.build_maps(encoders, examples,
+                                 embeddings.EmbeddingConfig(encoders=encoders, perplexity=5, device="cpu"))
+    (reports / "embeddings.json").write_text(json.dumps(maps, ensure_ascii=False))
+    data = {"sentiment": {"train": features.sentiment_examples(reviews, "train", 60),
+                          "test": features.sentiment_examples(reviews, "test", 40)},
+            "mbti": {"train": features.mbti_examples(cafe, "train", 120), "test": features.mbti_examples(cafe, "test", 60)}}
+    probes = probing.build_report(encoders, data, probing.ProbingConfig(encoders=encoders, device="cpu"))
+    (reports / "probing.json").write_text(json.dumps(probes, ensure_ascii=False))
+    scaling = {"theirs": nsmc_scaling.THEIRS, "ours": {"rows": [
+        {"train_size": 10_000, "test_size": 5_000, "train_loss": 0.31, "train_accuracy": 0.87, "val_loss": 0.35,
+         "val_accuracy": 0.8512, "val_f1": 0.8488},
+        {"train_size": 20_000, "test_size": 10_000, "train_loss": 0.28, "train_accuracy": 0.89, "val_loss": 0.33,
+         "val_accuracy": 0.8634, "val_f1": 0.8621}]}}
+    (reports / "nsmc_scaling.json").write_text(json.dumps(scaling))
+    return {"reports": reports, "sentiment": setup["sentiment"], "checkpoints": root / "checkpoints",
+            "maps": maps, "probes": probes}
+
+
+@pytest.fixture(autouse=True)
+def app_env(study_dirs, monkeypatch):
+    monkeypatch.setenv("MBTI_CHECKPOINT_DIR", str(study_dirs["checkpoints"]))  # no MFT/FT: not needed here
+    monkeypatch.setenv("MBTI_REPORTS_DIR", str(study_dirs["reports"]))
+    monkeypatch.setenv("MBTI_SENTIMENT_CHECKPOINT", str(study_dirs["sentiment"]))
+
+
+def open_page(page: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def chart(at: AppTest, key: str) -> dict:
+    charts = {element.key: element for element in at.get("plotly_chart")}
+    assert key in charts, f"no chart {key!r}; charts: {sorted(k for k in charts if k)}"
+    return json.loads(charts[key].proto.spec)
+
+
+def texts(elements) -> list[str]:
+    return [element.value for element in elements]
+
+
+def test_sentiment_page_bars_match_the_predictor_and_scaling_sits_beside_theirs(study_dirs):
+    at = open_page("pages/sentiment.py")
+    table = next(e.value for e in at.dataframe if "theirs val acc" in e.value.columns)
+    assert list(table["train size"]) == [10_000, 20_000, 30_000, 40_000, 50_000]
+    assert list(table["theirs val acc"]) == [0.8258, 0.8430, 0.8467, 0.8576, 0.8621]
+    assert list(table["ours val acc"])[:2] == [0.8512, 0.8634] and table["ours F1"].isna().sum() == 3
+    names = [trace["name"] for trace in chart(at, "scaling_plot")["data"]]
+    assert any(n.startswith("ours") for n in names) and any(n.startswith("theirs") for n in names)
+
+    review = study_helpers.POSITIVE[0] + " " + study_helpers.POSITIVE[1]
+    at.text_area(key="review").set_value(review).run()
+    assert not at.exception
+    expected = SentimentPredictor.from_pretrained(study_dirs["sentiment"], device="cpu").predict(review)[0]
+    bars = chart(at, "sentiment_bars")["data"][0]
+    assert bars["x"] == pytest.approx([100 * expected[0], 100 * expected[1]], abs=1e-6)
+    assert bars["text"] == [f"{100 * expected[0]:.1f}%", f"{100 * expected[1]:.1f}%"]
+    at.button(key="sentiment_example_1").click().run()
+    assert at.text_area(key="review").value == "이 영화 엄청 재미없네요" and not at.exception
+
+    at.text_area(key="review").set_value("😀😀").run()
+    assert any("no words" in w for w in texts(at.warning))
+
+
+def test_embeddings_page_selectors_change_the_map(study_dirs):
+    at = open_page("pages/embeddings.py")
+    spec = chart(at, "embedding_map")
+    assert {trace["name"] for trace in spec["data"]} == {"negative", "positive"}  # sentiment first
+    assert sum(len(trace["x"]) for trace in spec["data"]) == 30
+    at.selectbox(key="emb_task").set_value("EI").run()
+    at.selectbox(key="emb_encoder").set_value("mft").run()
+    at.segmented_control(key="emb_method").set_value("tsne").run()
+    spec = chart(at, "embedding_map")
+    assert {trace["name"] for trace in spec["data"]} == {"E", "I"}
+    xs = sorted(x for trace in spec["data"] for x in trace["x"])
+    assert xs == sorted(p[0] for p in study_dirs["maps"]["maps"]["mft"]["cafe"]["tsne"])
+
+
+def test_probing_page_heatmap_holds_the_report_and_a_reading(study_dirs):
+    at = open_page("pages/probing.py")
+    spec = chart(at, "probing_heatmap")
+    probes = study_dirs["probes"]
+    heatmaps = [trace for trace in spec["data"] if trace["type"] == "heatmap"]
+    assert len(heatmaps) == 3
+    assert heatmaps[1]["z"][2][1] == pytest.approx(probes["scores"]["mft"]["EI"][2])
+    reading = " ".join(texts(at.markdown))
+    assert "E/I is best read from MFT's" in reading and "FT's" in reading and "Sentiment peaks" in reading
+    assert len(next(e.value for e in at.dataframe if "E/I" in e.value.columns)) == 9  # 3 encoders x 3 layers
+
+
+def test_study_pages_without_reports_or_model_show_messages(tmp_path, monkeypatch):
+    monkeypatch.setenv("MBTI_REPORTS_DIR", str(tmp_path / "no-reports"))
+    monkeypatch.setenv("MBTI_SENTIMENT_CHECKPOINT", str(tmp_path / "no-sentiment"))
+    at = open_page("pages/sentiment.py")
+    assert any("nsmc_scaling.json" in i and "python train.py nsmc-scaling" in i for i in texts(at.info))
+    at.text_area(key="review").set_value("이 영화 엄청 재미있네요").run()
+    assert not at.exception and any("could not be loaded" in e and "train.py nsmc" in e for e in texts(at.error))
+    for page, command in (("pages/embeddings.py", "python -m mbti_core embeddings"),
+                          ("pages/probing.py", "python -m mbti_core probe")):
+        at.switch_page(page).run()
+        assert not at.exception and any(command in i for i in texts(at.info)), texts(at.info)
+
+
+def test_malformed_report_is_a_message_not_a_traceback(tmp_path, monkeypatch):
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "probing.json").write_text("{broken")
+    monkeypatch.setenv("MBTI_REPORTS_DIR", str(reports))
+    at = open_page("pages/probing.py")
+    assert any("not valid JSON" in i for i in texts(at.info))
