@@ -20,7 +20,9 @@ import argparse
 import json
 import logging
 import math
+import shlex
 import shutil
+import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -270,6 +272,8 @@ def write_outputs(config: MFTConfig, results: list[dict], data: dict, masked_sou
         "thresholds": best["thresholds"], "seeds": results, "summary": summary,
     }
     (output / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n")
+    # The exact command that made this checkpoint, beside it (as checkpoints/base/pretrain_command.txt).
+    (output / "train_command.txt").write_text(" ".join(shlex.quote(a) for a in ["python", *sys.argv]) + "\n")
     confusion = {level: {axis: values["confusion"] for axis, values in metrics_.get("axes", {}).items()}
                  for level, metrics_ in (("comment", best["test"]), ("writer", best["test"]["writer_level"]))}
     (output / "confusion.json").write_text(json.dumps(confusion, indent=2, ensure_ascii=False) + "\n")

@@ -1,14 +1,14 @@
 """`python train.py pretrain`: our own small Korean encoder, pretrained as a masked LM, into checkpoints/base/.
 
 Objective: BERT masked-LM on an ELECTRA-small-shaped model (`ElectraForMaskedLM`: 128-d factorised embeddings,
-hidden 256, 6 layers). Why MLM and not ELECTRA replaced-token detection:
+hidden 256, 4 layers). Why MLM and not ELECTRA replaced-token detection:
 - the app's fill-mask view and the masked-token accuracy target need a trained masked-token head on the
   shipped encoder itself; ELECTRA trains that head only on its small generator, and the discriminator we would
   ship has none (it would need a further MLM stage, and the accuracy target would measure the weak generator);
 - one network, one loss: no generator/discriminator size ratio or loss weight to tune in GPU jobs that are cut
   off after 10 minutes. Text volume is the limit (~14M tokens), so we pack texts into full 256-token blocks (no
-  padding wasted, longer contexts) and make many passes; the factorised embeddings keep a 20k vocabulary
-  within the size budget (model_size_mib: ~14 MiB fp16).
+  padding wasted, longer contexts) and make many passes; the factorised embeddings keep a 16k vocabulary
+  within the size budget (model_size_mib: ~10 MiB fp16, so base + mft + ft + sentiment fit 48 MiB).
 The shipped folder loads as `AutoModelForMaskedLM` (ElectraForMaskedLM, fill-mask head included) and as
 `AutoModel` (ElectraModel) for every downstream phase, exactly like KcELECTRA would.
 
