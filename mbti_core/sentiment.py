@@ -144,9 +144,9 @@ class SentimentPredictor:
 
 
 # -- command paths (called by mbti_core.commands.evaluate / predict) ------------------------------------------
-def read_nsmc_file(path) -> "pd.DataFrame":  # noqa: F821 - pandas imported lazily
-    """Labelled reviews of a raw file in the format of ``nsmc/reviews.jsonl.gz`` (review_id, movie_id, rating,
-    review), by the project's own NSMC rule (1-4 negative, 9-10 positive, 5-8 dropped, deduplicated)."""
+def read_nsmc_file(path):
+    """Labelled reviews (a DataFrame) of a raw file in the format of ``nsmc/reviews.jsonl.gz`` (review_id, movie_id,
+    rating, review), by the project's own NSMC rule (1-4 negative, 9-10 positive, 5-8 dropped, deduplicated)."""
     from mbti_core.data.nsmc import prepare_nsmc, read_reviews
 
     file = Path(path)

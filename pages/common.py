@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
@@ -10,6 +11,9 @@ from mbti_core.app_figures import axis_bars, type_distribution
 from mbti_core.app_support import (
     DEFAULT_FILL_TYPES, EXAMPLE_MESSAGES, MODE_LABELS, MODES, axis_rows, missing_model_message, model_source, percent,
 )
+
+if TYPE_CHECKING:  # imported for real in the warm-up thread: torch must not delay the first page
+    from mbti_core.inference import Predictor
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

@@ -4,7 +4,7 @@ import streamlit as st
 
 from mbti_core.app_figures import explanation_html, message_breakdown
 from mbti_core.app_support import (
-    EXAMPLE_MESSAGES, MODE_LABELS, check_chat_log, check_message, parse_chat_log, percent,
+    EXAMPLE_MESSAGES, check_chat_log, check_message, parse_chat_log, percent,
 )
 from pages.common import get_predictor, show_notices, show_prediction, timed
 

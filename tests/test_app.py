@@ -14,6 +14,7 @@ from mbti_core.app_support import DEFAULT_FILL_TYPES, EXAMPLE_MESSAGES, FILL_MAS
 from mbti_core.inference import Predictor
 from mbti_core.types import AXES, TYPES
 from tests.app_checkpoints import tiny_app_dirs
+from tests.apptest_helpers import chart, texts
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TIMEOUT = 180  # the first run imports torch/transformers and loads the models on 2 busy CPU cores
@@ -50,16 +51,6 @@ def new_app() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     assert not at.exception, [e.value for e in at.exception]
     return at
-
-
-def chart(at: AppTest, key: str) -> dict:
-    charts = {element.key: element for element in at.get("plotly_chart")}
-    assert key in charts, f"no chart {key!r}; charts: {sorted(k for k in charts if k)}"
-    return json.loads(charts[key].proto.spec)
-
-
-def texts(elements) -> list[str]:
-    return [element.value for element in elements]
 
 
 def assert_bars_match(at: AppTest, key: str, result: dict) -> None:

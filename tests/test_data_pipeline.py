@@ -1,5 +1,4 @@
 """Unit tests of the data layer on small realistic frames (no data directory needed)."""
-import numpy as np
 import pandas as pd
 import pytest
 

@@ -6,7 +6,6 @@ wrong directory fails loudly.
 import os
 import re
 
-import numpy as np
 import pytest
 
 from mbti_core import settings

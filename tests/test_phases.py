@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
+from mbti_core import modeling
 from mbti_core.training import phases
 from mbti_core.training import ft as ft_command
 from mbti_core.training import mft
@@ -32,14 +31,14 @@ def encoder_dir(tmp_path_factory, tokenizer):
 
 def test_encode_masked_text_keeps_the_mask_in_long_texts(tokenizer):
     text = "계획 " * 200 + "[MASK] 마음이 편하지" + " 즉흥" * 50
-    encoding = phases.encode_masked_text(tokenizer, text, n_masks=2, max_length=32)
+    encoding = modeling.encode_masked_text(tokenizer, text, n_masks=2, max_length=32)
     assert len(encoding.input_ids) == 32 and encoding.truncated
     assert encoding.input_ids[0] == tokenizer.cls_token_id and encoding.input_ids[-1] == tokenizer.sep_token_id
     assert [encoding.input_ids[i] for i in encoding.mask_positions] == [tokenizer.mask_token_id] * 2
-    short = phases.encode_masked_text(tokenizer, "할 일은 [MASK] 편하지", max_length=32)
+    short = modeling.encode_masked_text(tokenizer, "할 일은 [MASK] 편하지", max_length=32)
     assert not short.truncated and len(short.mask_positions) == 1
     with pytest.raises(ValueError, match="exactly one"):
-        phases.encode_masked_text(tokenizer, "[MASK] 그리고 [MASK]")
+        modeling.encode_masked_text(tokenizer, "[MASK] 그리고 [MASK]")
 
 
 def test_masked_dataset_labels_and_skips(tokenizer):

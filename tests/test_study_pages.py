@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 from mbti_core.sentiment import SentimentPredictor
 from mbti_core.studies import embeddings, features, nsmc_scaling, probing
 from tests import study_helpers
+from tests.apptest_helpers import chart, texts
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TIMEOUT = 180
@@ -67,16 +68,6 @@ def open_page(page: str) -> AppTest:
     at.switch_page(page).run()
     assert not at.exception, [e.value for e in at.exception]
     return at
-
-
-def chart(at: AppTest, key: str) -> dict:
-    charts = {element.key: element for element in at.get("plotly_chart")}
-    assert key in charts, f"no chart {key!r}; charts: {sorted(k for k in charts if k)}"
-    return json.loads(charts[key].proto.spec)
-
-
-def texts(elements) -> list[str]:
-    return [element.value for element in elements]
 
 
 def test_sentiment_page_bars_match_the_predictor_and_scaling_sits_beside_theirs(study_dirs):

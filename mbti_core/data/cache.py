@@ -16,7 +16,7 @@ from mbti_core import settings
 from mbti_core.data.cafe import build_cafe, none_for_missing
 from mbti_core.data.corpus import build_pretraining_text, read_corpus
 from mbti_core.data.descriptions import build_descriptions
-from mbti_core.data.nsmc import nsmc_sample, prepare_nsmc, read_reviews
+from mbti_core.data.nsmc import prepare_nsmc, read_reviews
 
 _INPUTS = {
     "cafe": ["mbti_cafe/comments.csv.gz", "mbti_cafe/posts.csv.gz"],

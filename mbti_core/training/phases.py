@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -19,8 +18,7 @@ import torch
 from torch.utils.data import Dataset
 
 from mbti_core import evaluation
-from mbti_core.masking.format import MASK
-from mbti_core.modeling import MaskedEncoding, MBTIModel, encode_masked_text  # noqa: F401 (re-exported)
+from mbti_core.modeling import MBTIModel, encode_masked_text
 from mbti_core.training.loop import LoopConfig, train
 from mbti_core.types import TYPE_INDEX, normalise_type, type_labels
 
