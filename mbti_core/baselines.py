@@ -59,6 +59,17 @@ class TfidfAxisClassifier:
         return np.stack([model.predict_proba(features)[:, 1] for model in self.models], axis=1)
 
 
+def nsmc_tfidf_baseline(train: pd.DataFrame, test: pd.DataFrame, config: TfidfConfig | None = None) -> dict:
+    """TF-IDF char n-grams + logistic regression for sentiment: accuracy, F1, loss on ``test``."""
+    config = config or TfidfConfig()
+    vectorizer = _vectorizer(config)
+    model = LogisticRegression(C=config.C, max_iter=config.max_iter)
+    model.fit(vectorizer.fit_transform(train["text"]), train["label"])
+    result = binary_metrics(test["label"], model.predict_proba(vectorizer.transform(test["text"]))[:, 1])
+    result.update({"model": "tfidf_lr", "train_size": len(train), "test_size": len(test)})
+    return result
+
+
 def _report(frame: pd.DataFrame, probs: np.ndarray) -> dict:
     y = type_labels(frame["type"])
     result = axis_metrics(y, probs)
@@ -82,13 +93,9 @@ def run_baselines(data_dir=None, config: TfidfConfig | None = None) -> dict:
     tfidf_lr["config"] = asdict(config)
 
     reviews = load_nsmc(data_dir)
-    nsmc_train = nsmc_sample(reviews, "train", NSMC_TRAIN_SIZE, seed=0)
-    nsmc_test = nsmc_sample(reviews, "test", NSMC_TEST_SIZE, seed=0)
-    vectorizer = _vectorizer(config)
-    model = LogisticRegression(C=config.C, max_iter=config.max_iter)
-    model.fit(vectorizer.fit_transform(nsmc_train["text"]), nsmc_train["label"])
-    nsmc = binary_metrics(nsmc_test["label"], model.predict_proba(vectorizer.transform(nsmc_test["text"]))[:, 1])
-    nsmc.update({"model": "tfidf_lr", "train_size": len(nsmc_train), "test_size": len(nsmc_test)})
+    nsmc = nsmc_tfidf_baseline(
+        nsmc_sample(reviews, "train", NSMC_TRAIN_SIZE, seed=0), nsmc_sample(reviews, "test", NSMC_TEST_SIZE, seed=0), config
+    )
 
     return {
         "split": {"train_texts": len(train), "test_texts": len(test),

@@ -81,24 +81,9 @@ def predict_positive(model, tokenizer, texts, *, max_length: int, batch_size: in
     return np.concatenate(probs)
 
 
-def tfidf_baseline(train, test) -> dict:
-    """TF-IDF char n-grams + logistic regression on the same reviews (as in mbti_core.baselines)."""
-    from sklearn.linear_model import LogisticRegression
-
-    from mbti_core.baselines import TfidfConfig, _vectorizer
-    from mbti_core.evaluation import binary_metrics
-
-    config = TfidfConfig()
-    vectorizer = _vectorizer(config)
-    model = LogisticRegression(C=config.C, max_iter=config.max_iter)
-    model.fit(vectorizer.fit_transform(train["text"]), train["label"])
-    result = binary_metrics(test["label"], model.predict_proba(vectorizer.transform(test["text"]))[:, 1])
-    result.update({"model": "tfidf_lr", "train_size": len(train), "test_size": len(test)})
-    return result
-
-
 def run_nsmc(cfg: NsmcConfig, accelerator=None) -> dict:
     """Balanced NSMC samples (as mbti_core.baselines) -> fine-tune -> test metrics + TF-IDF on the same rows."""
+    from mbti_core.baselines import nsmc_tfidf_baseline
     from mbti_core.data import load_nsmc, nsmc_sample
 
     reviews = load_nsmc(cfg.data_dir)
@@ -108,7 +93,7 @@ def run_nsmc(cfg: NsmcConfig, accelerator=None) -> dict:
     if result:
         result["split"] = "movie-disjoint test, label-balanced sample (seed 0)"
         if cfg.tfidf_baseline:
-            result["tfidf_baseline"] = tfidf_baseline(train_rows, test_rows)
+            result["tfidf_baseline"] = nsmc_tfidf_baseline(train_rows, test_rows)
             result["beats_tfidf"] = result["accuracy"] > result["tfidf_baseline"]["accuracy"]
         print(json.dumps({k: result[k] for k in ("accuracy", "f1", "test_size")}
                          | {"tfidf_accuracy": result.get("tfidf_baseline", {}).get("accuracy")}))
