@@ -48,6 +48,7 @@ def main(argv=None, commands: dict[str, tuple[str, str]] = COMMANDS, prog: str =
     try:
         return int(module.main(args) or 0)
     except (FileNotFoundError, ValueError) as err:
-        # Bad input or missing files: one clear line, no traceback.
-        print(f"error: {err}", file=sys.stderr)
+        # Bad input or missing files (settings.DataNotFoundError included): one clear line, no traceback.
+        # Every subcommand relies on this one handler rather than catching the same errors itself.
+        print(f"{args.command}: error: {err}", file=sys.stderr)
         return 2

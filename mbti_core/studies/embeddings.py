@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -157,16 +156,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args) -> int:
-    try:
-        cfg = EmbeddingConfig(
-            encoders=features.parse_encoders(args.encoders), data_dir=args.data_dir, datasets=list(args.datasets),
-            n_points=args.n_points, pooling=args.pooling, max_length=args.max_length, perplexity=args.perplexity,
-            seed=args.seed, device=args.device, output=args.output,
-        )
-        report = run(cfg)
-    except (settings.DataNotFoundError, FileNotFoundError, ValueError) as error:
-        print(f"embeddings: error: {error}", file=sys.stderr)
-        return 2
+    cfg = EmbeddingConfig(
+        encoders=features.parse_encoders(args.encoders), data_dir=args.data_dir, datasets=list(args.datasets),
+        n_points=args.n_points, pooling=args.pooling, max_length=args.max_length, perplexity=args.perplexity,
+        seed=args.seed, device=args.device, output=args.output,
+    )
+    report = run(cfg)
     sizes = {name: len(entry["text"]) for name, entry in report["datasets"].items()}
     print(json.dumps({"output": report["output"], "encoders": list(report["maps"]), "points": sizes,
                       "missing": report["missing"], "seconds": report["seconds"]}, ensure_ascii=False))

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -222,11 +221,7 @@ def main(args) -> int:
         mixed_precision=args.mixed_precision, run_dir=args.run_dir, report_path=args.report, force=args.force,
         progress=not args.no_progress, tiny=args.tiny,
     )
-    try:
-        report = run_scaling(cfg)
-    except (settings.DataNotFoundError, FileNotFoundError, ValueError) as error:
-        print(f"nsmc-scaling: error: {error}", file=sys.stderr)
-        return 2
+    report = run_scaling(cfg)
     print(format_table(report))
     print(f"wrote {cfg.resolved().report_path}")
     return 0

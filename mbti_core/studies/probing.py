@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -203,16 +202,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args) -> int:
-    try:
-        cfg = ProbingConfig(
-            encoders=features.parse_encoders(args.encoders), data_dir=args.data_dir, tasks=list(args.tasks),
-            n_train=args.n_train, n_test=args.n_test, per_writer=args.per_writer, max_length=args.max_length,
-            C=args.C, seed=args.seed, device=args.device, output=args.output,
-        )
-        report = run(cfg)
-    except (settings.DataNotFoundError, FileNotFoundError, ValueError) as error:
-        print(f"probe: error: {error}", file=sys.stderr)
-        return 2
+    cfg = ProbingConfig(
+        encoders=features.parse_encoders(args.encoders), data_dir=args.data_dir, tasks=list(args.tasks),
+        n_train=args.n_train, n_test=args.n_test, per_writer=args.per_writer, max_length=args.max_length,
+        C=args.C, seed=args.seed, device=args.device, output=args.output,
+    )
+    report = run(cfg)
     print(format_table(report))
     print(f"wrote {report['output']}" + (f" (skipped: {report['missing']})" if report["missing"] else ""))
     return 0

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,7 +20,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mbti_core import settings
 
 
 @dataclass
@@ -224,11 +222,7 @@ def main(args) -> int:
         max_length=args.max_length, seed=args.seed, mixed_precision=args.mixed_precision, run_dir=args.run_dir,
         progress=not args.no_progress, tfidf_baseline=not args.no_tfidf, output_dir=args.output_dir,
     )
-    try:
-        result = run_nsmc(cfg)
-    except (settings.DataNotFoundError, FileNotFoundError, ValueError) as error:
-        print(f"nsmc: error: {error}", file=sys.stderr)
-        return 2
+    result = run_nsmc(cfg)
     if result and args.report:
         merge_into_report(args.report, "nsmc", result)
     return 0

@@ -29,7 +29,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mbti_core import settings
 
 
 
@@ -474,16 +473,5 @@ def config_from_args(args) -> PretrainConfig:
 
 
 def main(args) -> int:
-    try:
-        cfg = config_from_args(args)
-        run(cfg)
-    except (settings.DataNotFoundError, FileNotFoundError, ValueError) as error:
-        print(f"pretrain: error: {error}", file=sys.stderr)
-        return 2
+    run(config_from_args(args))
     return 0
-
-
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(prog="pretrain", description=__doc__.splitlines()[0])
-    add_arguments(parser)
-    raise SystemExit(main(parser.parse_args()))
