@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("mbti_core.commands.evaluate",
                  "metrics of a checkpoint on a raw cafe comments CSV (or, for a sentiment checkpoint, a raw NSMC file)"),
     "bench": ("mbti_core.commands.bench", "CPU latency (p50/p95), load time and peak memory of a checkpoint"),
+    "ensemble": ("mbti_core.ensemble", "blend a checkpoint's axis log-odds with TF-IDF + LR (weights chosen on validation)"),
     "embeddings": ("mbti_core.studies.embeddings", "3-D PCA/t-SNE maps of test-sentence embeddings per encoder (JSON for the app)"),
     "probe": ("mbti_core.studies.probing", "per-layer linear probes (macro-F1) for sentiment and each MBTI axis"),
 }

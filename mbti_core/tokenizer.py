@@ -10,8 +10,8 @@ Choices, briefly:
 - Special tokens [PAD] [UNK] [CLS] [SEP] [MASK] (ids 0-4) and [TYPE] (id 5): the placeholder that replaces MBTI
   mentions in cafe text (`mbti_core.data.mentions.MENTION_PLACEHOLDER`). It is a special token, so it is one id,
   never split and never chosen for masking.
-- Vocabulary size 16,000 by default: with 128-d factorised embeddings (ELECTRA-small shape) it costs
-  16k x 128 x 2 bytes = 3.9 MiB of the ~10 MiB fp16 base model. Four fine-tuned copies of the encoder ship
+- Vocabulary size 8,000 by default: with 256-d embeddings it costs 8k x 256 x 2 bytes = 3.9 MiB of the ~10 MiB
+  fp16 base model (factorised 128-d embeddings did not train here: `mbti_core.training.pretrain`). Four copies ship
   (base, mft, ft, sentiment) within 48 MiB, so each must stay near 10 MiB (see
   `mbti_core.training.pretrain.model_size_mib`).
 
@@ -26,7 +26,7 @@ from typing import Iterable, Iterator
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[TYPE]"]
 TYPE_TOKEN = "[TYPE]"
-DEFAULT_VOCAB_SIZE = 16_000
+DEFAULT_VOCAB_SIZE = 8_000
 DEFAULT_MAX_LENGTH = 512
 # The most frequent characters kept as the alphabet; rarer ones become [UNK] (alone, thanks to the splitting).
 DEFAULT_ALPHABET = 3_000

@@ -162,3 +162,32 @@ def test_phases_sharing_one_accelerator_checkpoint_only_their_own_objects(tmp_pa
     train(again, toy_dataset(), config(tmp_path, "phase2", epochs=1), accelerator=accelerator)
     for a, b in zip(second.state_dict().values(), again.state_dict().values()):
         torch.testing.assert_close(a, b)
+
+
+class SlowToyClassifier(ToyClassifier):
+    """Each forward takes ~5 ms, so a step's pace is known and a time budget binds."""
+
+    def forward(self, features, labels):
+        import time
+
+        time.sleep(0.005)
+        return super().forward(features, labels)
+
+
+def test_time_budget_shortens_the_plan_and_still_decays_to_zero(tmp_path):
+    # 2,000 planned steps at >= 5 ms each need >= 10 s; a 0.6 s budget leaves room for ~100 of them.
+    cfg = config(tmp_path, "budget", max_steps=2000, log_every=10, save_every=0, time_budget_s=0.6,
+                 calibration_steps=20, warmup_steps=5)
+    history = train(SlowToyClassifier(), toy_dataset(), cfg)
+
+    progress = read_progress(cfg.output_dir)
+    done = history[-1]["global_step"]
+    assert 30 <= done < 200
+    assert progress["total_steps"] == progress["budget_total_steps"] == done
+    assert progress["finished"]
+    assert progress["train_seconds"] < 3.0
+    assert history[-1]["steps"][-1]["lr"] == pytest.approx(0.0, abs=1e-12)  # the decay followed the new plan
+
+    # Re-running the same command resumes to "done" under the shortened plan instead of training on.
+    again = train(SlowToyClassifier(), toy_dataset(), cfg)
+    assert again[-1]["global_step"] == done

@@ -173,3 +173,13 @@ def test_tiny_mft_and_ft_end_to_end(encoder_dir, data_dir, tmp_path, monkeypatch
                                            "--run-dir", str(tmp_path / "runs-ft"), "--resume"])) == 0
     again = json.loads((tmp_path / "ft2" / "metrics.json").read_text())
     assert np.isclose(again["test"]["loss"], ft_metrics["test"]["loss"], atol=1e-4)
+
+    # Seeds trained by separate processes are collected by one --resume run over all of them (seed 0 reused).
+    assert ft_command.main(_args(common + ["--seeds", "1", "--output-dir", str(tmp_path / "ft-seed1"),
+                                           "--run-dir", str(tmp_path / "runs-ft")])) == 0
+    assert ft_command.main(_args(common + ["--seeds", "0", "1", "--output-dir", str(tmp_path / "ft3"),
+                                           "--run-dir", str(tmp_path / "runs-ft"), "--resume"])) == 0
+    collected = json.loads((tmp_path / "ft3" / "metrics.json").read_text())
+    assert [s["seed"] for s in collected["seeds"]] == [0, 1]
+    assert collected["seeds"][0]["train_seconds"] == again["seeds"][0]["train_seconds"]
+    assert "std" in collected["summary"]["test"]["mean_macro_f1"]

@@ -187,3 +187,23 @@ def test_cli_arguments_build_the_config(tmp_path):
     assert cfg.output_dir == str(tmp_path / "out") and cfg.hidden_size == pretrain.tiny_overrides()["hidden_size"]
     default = pretrain.config_from_args(parser.parse_args([]))
     assert default == pretrain.PretrainConfig()
+
+
+def test_masked_positions_lm_gives_the_full_forward_loss():
+    from transformers import BertConfig, BertForMaskedLM, ElectraConfig, ElectraForMaskedLM
+
+    torch.manual_seed(0)
+    small = dict(vocab_size=50, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64)
+    for model in (ElectraForMaskedLM(ElectraConfig(embedding_size=32, **small)), BertForMaskedLM(BertConfig(**small))):
+        model.eval()
+        input_ids = torch.randint(5, 50, (3, 12))
+        labels = torch.full_like(input_ids, -100)
+        labels[:, 2], labels[0, 7] = input_ids[:, 2], input_ids[0, 7]
+        masked = input_ids.clone()
+        masked[labels != -100] = 4
+        full = model(input_ids=masked, labels=labels)
+        sparse = pretrain.MaskedPositionsLM(model)(input_ids=masked, labels=labels)
+        assert sparse.logits.shape == (4, 50)
+        assert torch.allclose(sparse.loss, full.loss, atol=1e-5)
+        expected = (full.logits[labels != -100].argmax(-1) == labels[labels != -100]).float().mean()
+        assert torch.isclose(sparse["accuracy"], expected)

@@ -23,6 +23,7 @@ import argparse
 import hashlib
 import json
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -112,6 +113,24 @@ def write_report(path: str | Path, report: dict) -> None:
     partial.replace(path)  # a kill mid-write keeps the previous report
 
 
+@contextmanager
+def report_lock(path: str | Path):
+    """An exclusive lock for one report file (a lock file under the cache dir; no-op where fcntl is missing)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: run the sizes of one report one after another there
+        yield
+        return
+    lock = settings.cache_dir() / "locks" / (hashlib.sha1(str(Path(path).resolve()).encode()).hexdigest()[:16] + ".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def size_row(size: int, result: dict, key: str) -> dict:
     """One size's line in the report: the last epoch's figures and the per-epoch history."""
     history = [{k: row.get(k) for k in ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "val_f1")}
@@ -153,20 +172,24 @@ def run_scaling(cfg: ScalingConfig, accelerator=None) -> dict:
         result = finetune_and_score(nsmc_cfg, train_rows, eval_rows, accelerator=accelerator, eval_each_epoch=True)
         if not result:  # not the main process
             continue
-        ours[size] = size_row(size, result, key)
-        report = {
-            "study": "NSMC data-size scaling (train on N reviews, test on N/2)",
-            "theirs": THEIRS,
-            "ours": {
-                "model": f"{result['model_type']} encoder from {cfg.base_model}",
-                "base_model": cfg.base_model, "model_type": result["model_type"],
-                "split": f"train: balanced sample of the movie-disjoint train split; test: balanced sample of "
-                         f"the held-out movies ({' + '.join(cfg.eval_splits)} splits), seed 0",
-                "settings": {k: v for k, v in asdict(cfg).items() if k not in ("data_dir", "progress", "force")},
-                "rows": [ours[s] for s in sorted(ours)],
-            },
-        }
-        write_report(cfg.report_path, report)
+        row = size_row(size, result, key)
+        # Sizes may train in parallel processes on one report: merge into what is on disk now, under a lock.
+        with report_lock(cfg.report_path):
+            ours = {r["train_size"]: r for r in read_report(cfg.report_path).get("ours", {}).get("rows", [])}
+            ours[size] = row
+            report = {
+                "study": "NSMC data-size scaling (train on N reviews, test on N/2)",
+                "theirs": THEIRS,
+                "ours": {
+                    "model": f"{result['model_type']} encoder from {cfg.base_model}",
+                    "base_model": cfg.base_model, "model_type": result["model_type"],
+                    "split": f"train: balanced sample of the movie-disjoint train split; test: balanced sample of "
+                             f"the held-out movies ({' + '.join(cfg.eval_splits)} splits), seed 0",
+                    "settings": {k: v for k, v in asdict(cfg).items() if k not in ("data_dir", "progress", "force", "sizes")},
+                    "rows": [ours[s] for s in sorted(ours)],
+                },
+            }
+            write_report(cfg.report_path, report)
         print(json.dumps({"train_size": size, "val_accuracy": round(result["accuracy"], 4),
                           "val_f1": round(result["f1"], 4), "seconds": round(time.perf_counter() - started, 1)}))
     if not report:

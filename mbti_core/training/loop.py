@@ -54,6 +54,8 @@ class LoopConfig:
     progress: bool = True           # tqdm bar
     resume: bool = True             # False: ignore (and overwrite) an existing output_dir/state
     num_workers: int = 0            # DataLoader workers
+    time_budget_s: float | None = None  # plan no more optimizer steps than fit in this many seconds of training
+    calibration_steps: int = 50     # steps timed (after 10 untimed) to size the plan to time_budget_s
 
 
 def resolve_mixed_precision(value: str) -> str:
@@ -123,10 +125,18 @@ def _output_value(outputs: Any, key: str):
     return getattr(outputs, key, None)
 
 
-def _as_float(value) -> float:
+def _detached(value):
+    """A logged value kept on its device: no host sync per step (only when a log line is written)."""
     if isinstance(value, torch.Tensor):
-        return float(value.detach().float().mean().item())
+        return value.detach().float().mean()
     return float(value)
+
+
+def _window_means(window: dict[str, list], device) -> torch.Tensor:
+    return torch.stack([
+        torch.stack([torch.as_tensor(v, dtype=torch.float32, device=device) for v in values]).mean()
+        for values in window.values()
+    ])
 
 
 def _write_json_atomic(path: Path, payload: dict) -> None:
@@ -198,7 +208,6 @@ def train(
 
 def _train(model, train_dataset, config, accelerator, collate_fn, eval_fn, batch_metrics) -> list[dict]:
     from tqdm.auto import tqdm
-    from transformers import get_linear_schedule_with_warmup
 
     output_dir = Path(config.output_dir)
     if accelerator.is_main_process:
@@ -228,28 +237,41 @@ def _train(model, train_dataset, config, accelerator, collate_fn, eval_fn, batch
     else:
         num_epochs = config.epochs
         total_steps = steps_per_epoch * num_epochs
+    # Linear warm-up then linear decay to zero at plan["total"]. A time budget may shorten the plan once the
+    # step time is known, so the lambda reads the plan instead of fixing the total when it is built.
+    plan = {"total": total_steps, "warmup": min(config.warmup_steps, total_steps)}
+
+    def linear_schedule(step: int) -> float:
+        if step < plan["warmup"]:
+            return step / max(1, plan["warmup"])
+        return max(0.0, (plan["total"] - step) / max(1, plan["total"] - plan["warmup"]))
+
     # Not prepared on purpose: we step it exactly once per optimizer step, so the schedule is counted in
     # optimizer steps whatever the number of processes.
-    scheduler = get_linear_schedule_with_warmup(optimizer, min(config.warmup_steps, total_steps), total_steps)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, linear_schedule)
     accelerator.register_for_checkpointing(scheduler)
 
     # Progress of a run: restored from output_dir/state when resuming.
     progress = {
         "global_step": 0, "epoch": 0, "batches_done": 0, "epoch_loss_sum": 0.0, "epoch_loss_count": 0,
         "history": [], "epoch_steps": [], "config": asdict(config),
-        "total_steps": total_steps, "finished": False, "train_seconds": 0.0,
+        "total_steps": total_steps, "finished": False, "train_seconds": 0.0, "budget_total_steps": None,
     }
     state_path = _find_state(output_dir) if config.resume else None
     if state_path is not None:
         saved = json.loads((state_path / PROGRESS_FILE).read_text())
+        if config.time_budget_s and saved.get("budget_total_steps"):
+            # The budget already sized this run: keep its plan (the schedule's decay depends on it).
+            total_steps = plan["total"] = min(total_steps, saved["budget_total_steps"])
         if saved.get("total_steps") != total_steps:
             logger.warning(
                 "resuming %s planned for %s steps with a config planning %s steps; the schedule follows the new plan",
                 state_path, saved.get("total_steps"), total_steps,
             )
         accelerator.load_state(str(state_path))
-        progress.update({k: saved[k] for k in saved if k not in ("config", "total_steps")})
+        progress.update({k: saved[k] for k in saved if k not in ("config", "total_steps", "budget_total_steps")})
         progress["total_steps"] = total_steps
+        progress["budget_total_steps"] = saved.get("budget_total_steps")
         # A longer plan (more max_steps/epochs) continues a finished run; a shorter one stops at once.
         progress["finished"] = progress["global_step"] >= total_steps or progress["epoch"] >= num_epochs
         accelerator.print(
@@ -257,8 +279,11 @@ def _train(model, train_dataset, config, accelerator, collate_fn, eval_fn, batch
             f"epoch {progress['epoch'] + 1}, {progress['batches_done']} batches of it done"
         )
 
+    saved_at_step = [progress["global_step"]]
+
     def save_state() -> None:
         """save_state to state.tmp, then swap it in, so a kill during the save keeps the previous state."""
+        saved_at_step[0] = progress["global_step"]
         tmp, final, old = output_dir / (STATE_DIR + ".tmp"), output_dir / STATE_DIR, output_dir / (STATE_DIR + ".old")
         if accelerator.is_main_process and tmp.exists():
             shutil.rmtree(tmp)
@@ -278,7 +303,31 @@ def _train(model, train_dataset, config, accelerator, collate_fn, eval_fn, batch
         total=total_steps, initial=min(progress["global_step"], total_steps),
         disable=not (config.progress and accelerator.is_local_main_process), desc="train", dynamic_ncols=True,
     )
-    window: dict[str, list[float]] = {}
+    window: dict[str, list] = {}
+    epoch_losses: list = []  # this epoch's batch losses not yet added to progress (kept on the device)
+    steps_this_session, calibration_started = 0, None
+
+    def flush_epoch_losses() -> None:
+        if epoch_losses:
+            progress["epoch_loss_sum"] += float(torch.stack([torch.as_tensor(v, device=accelerator.device)
+                                                             for v in epoch_losses]).sum())
+            progress["epoch_loss_count"] += len(epoch_losses)
+            epoch_losses.clear()
+
+    def fit_plan_to_budget(since: float) -> int:
+        """Shorten the plan (and so the decay) to the steps that fit the time budget at the measured pace."""
+        seconds_per_step = (time.perf_counter() - since) / config.calibration_steps
+        left = config.time_budget_s - (seconds_before + time.perf_counter() - started)
+        fit = torch.tensor([progress["global_step"] + max(left / seconds_per_step, 1.0)], device=accelerator.device)
+        fit = int(accelerator.reduce(fit, reduction="mean").item())  # all processes follow one plan
+        new_total = min(plan["total"], fit)
+        if new_total < plan["total"]:
+            accelerator.print(f"time budget {config.time_budget_s:.0f} s at {seconds_per_step * 1000:.1f} ms/step: "
+                              f"plan shortened from {plan['total']} to {new_total} steps")
+        plan["total"] = progress["total_steps"] = progress["budget_total_steps"] = new_total
+        plan["warmup"] = min(plan["warmup"], new_total)
+        return new_total
+
     started = time.perf_counter()
     seconds_before = progress["train_seconds"]
     model.train()
@@ -305,15 +354,14 @@ def _train(model, train_dataset, config, accelerator, collate_fn, eval_fn, batch
                     raise ValueError("model(**batch) returned no .loss: pass labels in the batch")
                 accelerator.backward(loss)
 
-            window.setdefault("loss", []).append(loss.detach().float().item())
+            window.setdefault("loss", []).append(_detached(loss))
             accuracy = _output_value(outputs, "accuracy")
             if accuracy is not None:
-                window.setdefault("accuracy", []).append(_as_float(accuracy))
+                window.setdefault("accuracy", []).append(_detached(accuracy))
             if batch_metrics is not None:
                 for key, value in batch_metrics(outputs, batch).items():
-                    window.setdefault(key, []).append(_as_float(value))
-            progress["epoch_loss_sum"] += window["loss"][-1]
-            progress["epoch_loss_count"] += 1
+                    window.setdefault(key, []).append(_detached(value))
+            epoch_losses.append(window["loss"][-1])
             batch_index += 1
 
             if not sync:
@@ -327,10 +375,16 @@ def _train(model, train_dataset, config, accelerator, collate_fn, eval_fn, batch
             progress["batches_done"] = batch_index
             step = progress["global_step"]
             bar.update(1)
+            steps_this_session += 1
+            if steps_this_session == 10:
+                calibration_started = time.perf_counter()
+            if config.time_budget_s and steps_this_session == 10 + config.calibration_steps:
+                total_steps = fit_plan_to_budget(calibration_started)
+                bar.total = total_steps
+                bar.refresh()
 
             if step % config.log_every == 0 or step == total_steps:
-                means = torch.tensor([sum(v) / len(v) for v in window.values()], device=accelerator.device)
-                means = accelerator.reduce(means, reduction="mean")
+                means = accelerator.reduce(_window_means(window, accelerator.device), reduction="mean")
                 row = {"step": step, "epoch": round(epoch + batch_index / batches_per_epoch, 4)}
                 row.update({k: round(float(m), 5) for k, m in zip(window.keys(), means.tolist())})
                 row["lr"] = scheduler.get_last_lr()[0]
@@ -343,9 +397,11 @@ def _train(model, train_dataset, config, accelerator, collate_fn, eval_fn, batch
             if step >= total_steps:
                 break
             if config.save_every and step % config.save_every == 0:
+                flush_epoch_losses()
                 save_state()
 
         # End of an epoch (or of training, when max_steps stops it mid-epoch).
+        flush_epoch_losses()
         loss_sum = torch.tensor([progress["epoch_loss_sum"], progress["epoch_loss_count"]], device=accelerator.device)
         loss_sum = accelerator.reduce(loss_sum, reduction="sum")
         row = {
@@ -364,7 +420,9 @@ def _train(model, train_dataset, config, accelerator, collate_fn, eval_fn, batch
         progress.update(epoch=epoch + 1, batches_done=0, epoch_loss_sum=0.0, epoch_loss_count=0, epoch_steps=[])
         progress["finished"] = progress["global_step"] >= total_steps or progress["epoch"] >= num_epochs
         progress["train_seconds"] = seconds_before + time.perf_counter() - started
-        save_state()
+        # Short epochs (pretraining packs ~250 steps in one) would otherwise save the full state every epoch.
+        if progress["finished"] or not config.save_every or progress["global_step"] - saved_at_step[0] >= config.save_every:
+            save_state()
 
     bar.close()
     # Leave the caller's model object as it was given: no DDP wrapper, no autocast hooks on forward.

@@ -330,8 +330,23 @@ def run(config: MFTConfig) -> dict:
         if config.limit_descriptions and len(descriptions) > config.limit_descriptions:
             descriptions = descriptions.sample(config.limit_descriptions, random_state=0).reset_index(drop=True)
         masked_rows, masked_source = load_masked_rows(config)
-    results = [run_seed(config, seed, data, masked_rows, descriptions) for seed in config.seeds]
+    results = [(config.resume and finished_seed(config, seed)) or run_seed(config, seed, data, masked_rows, descriptions)
+               for seed in config.seeds]
     return write_outputs(config, results, data, masked_source)
+
+
+def finished_seed(config: MFTConfig, seed: int) -> dict | None:
+    """A seed this run dir already finished (its model, metrics and curves saved), so that ``--resume`` reuses it:
+    seeds can be trained by separate processes side by side and then collected by one run over all seeds."""
+    seed_dir = Path(config.run_dir) / f"seed{seed}"
+    files = (seed_dir / "metrics.json", seed_dir / "curves.json", seed_dir / "model" / "config.json")
+    if not all(path.is_file() for path in files):
+        return None
+    result = json.loads(files[0].read_text())
+    if result.get("mode") != config.mode or result.get("seed") != seed:
+        return None
+    logger.info("seed %s: reusing the finished run in %s", seed, seed_dir)
+    return result
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -345,7 +360,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run-dir", default=None, help="per-seed state and models (default runs/<mode>)")
     parser.add_argument("--report", default=None, help="comparison report (default reports/mft_vs_ft.json)")
     parser.add_argument("--tiny", action="store_true", help="CPU smoke run: small data, one short epoch, outputs under runs/tiny/")
-    parser.add_argument("--resume", action="store_true", help="continue from the per-phase state under --run-dir")
+    parser.add_argument("--resume", action="store_true", help="continue from the per-phase state under --run-dir; "
+                        "seeds already finished there are reused (train seeds in parallel, then collect them)")
     parser.add_argument("--max-length", type=int, default=None)
     parser.add_argument("--epochs", type=int, nargs=3, metavar=("P1", "P2", "P3"), default=None,
                         help="epochs of phases 1, 2, 3 (FT uses P3)")
