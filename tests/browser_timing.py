@@ -179,7 +179,7 @@ def run_session(checkpoint_dir: Path, reports_dir: Path | None = None, screensho
             wait_idle(page)
             out["screenshots"]["predict_chat_log"] = shot(page, screenshots, "predict_chat_log")
             out["screenshots"]["predict_chat_log_breakdown"] = element_shot(
-                page.get_by_test_id("stPlotlyChart").nth(2), screenshots, "predict_chat_log_breakdown")
+                page.get_by_test_id("stPlotlyChart").nth(1), screenshots, "predict_chat_log_breakdown")
 
             # Fill-mask: the study's example sentence, four default types.
             started_fill = time.perf_counter()

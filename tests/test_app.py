@@ -86,6 +86,12 @@ def test_typing_a_message_renders_the_predictors_four_bars_and_types(predictors)
     expected = predictors["mft"].predict([MESSAGE])[0]
     assert_bars_match(at, "msg-mft-axes", expected)
     assert shown_types(at) == [expected["type"]]
+    # The 3 closest types in a caption; the 16-type chart after switching it on (it stays on for later messages).
+    closest = sorted(expected["types"], key=lambda mbti: -expected["types"][mbti])[:3]
+    caption = next(c.value for c in at.caption if c.value.startswith("가까운 유형"))
+    assert [part.split()[0] for part in caption.split(": ", 1)[1].split(" · ")] == closest
+    assert not any(element.key == "msg-mft-types" for element in at.get("plotly_chart"))
+    at.toggle(key="msg-mft-show-types").set_value(True).run()
     distribution = chart(at, "msg-mft-types")["data"][0]
     assert len(distribution["x"]) == 16 and sorted(distribution["x"]) == sorted(TYPES)
     for mbti, value in zip(distribution["x"], distribution["y"]):
