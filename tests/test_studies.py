@@ -6,12 +6,13 @@ random encoders are fine-tuned with the shared loop, probes are scikit-learn log
 from __future__ import annotations
 
 import gzip
+import os
 import json
 
 import numpy as np
 import pytest
 
-from mbti_core import cli
+from mbti_core import cli, settings
 from mbti_core.sentiment import SENTIMENT_CONFIG_NAME, SentimentPredictor, is_sentiment_checkpoint
 from mbti_core.studies import embeddings, features, nsmc_scaling, probing
 from mbti_core.types import AXES
@@ -156,6 +157,26 @@ def test_scaling_two_tiny_sizes_writes_ours_beside_theirs_and_resumes(base_dir, 
     before = report_path.read_text()
     assert cli.main(argv, STUDY_COMMANDS) == 0
     assert "already in" in capsys.readouterr().out and report_path.read_text() == before
+
+
+def test_scaling_sizes_trained_by_parallel_processes_merge_into_one_report(base_dir, data_dir, tmp_path):
+    """The GPU pipeline runs one process per size on one report: every size must survive (a file lock)."""
+    import subprocess
+    import sys
+
+    report_path = tmp_path / "nsmc_scaling.json"
+    common = ["--base-model", str(base_dir), "--data-dir", str(data_dir), "--epochs", "1", "--max-length", "32",
+              "--mixed-precision", "no", "--run-dir", str(tmp_path / "runs"), "--report", str(report_path),
+              "--no-progress"]
+    env = dict(os.environ, MBTI_CACHE_DIR=str(tmp_path / "cache"))
+    processes = [subprocess.Popen([sys.executable, "train.py", "nsmc-scaling", "--sizes", size, *common],
+                                  cwd=settings.PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE) for size in ("40", "80")]
+    for process in processes:
+        _, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err.decode()[-2000:]
+    rows = json.loads(report_path.read_text())["ours"]["rows"]
+    assert [row["train_size"] for row in rows] == [40, 80]
 
 
 def test_scaling_samples_are_balanced_movie_disjoint_and_nested(data_dir):
