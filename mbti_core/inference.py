@@ -202,21 +202,15 @@ class Predictor:
         return token
 
     @torch.inference_mode()
-    def fill_mask(self, text: str, types=DEFAULT_FILL_TYPES, top_k: int = 5) -> FillMaskResult:
+    def _type_probabilities(self, text: str, types: list[str]):
+        """Vocabulary probabilities at the one [MASK] of ``text`` for each type (special tokens excluded): the
+        encoder runs once, the type-conditioned head once per type. Returns (probs [types, vocab], encoding, text)."""
         if not self.has_fill_mask:
             raise FillMaskUnavailable(
                 f"{self.source or 'this checkpoint'} has no type-conditioned MLM head (an FT model is trained "
                 "without phase 2); use the MFT checkpoint for fill-mask"
             )
         _check_text(text)
-        if isinstance(types, str):
-            types = [types]
-        types = [normalise_type(t) for t in types]  # ValueError naming the bad type
-        if not types:
-            raise ValueError("give at least one MBTI type")
-        vocab_size = self.model.word_embeddings.shape[0]
-        if not isinstance(top_k, int) or not 1 <= top_k <= vocab_size:
-            raise ValueError(f"top_k must be an integer between 1 and {vocab_size}, got {top_k!r}")
         prepared = preprocess_masked(text)
         encoding = encode_masked_text(self.tokenizer, prepared, 1, self.max_length)
         input_ids = torch.tensor([encoding.input_ids], device=self.device)
@@ -225,13 +219,54 @@ class Predictor:
         type_ids = torch.tensor([TYPE_INDEX[t] for t in types], device=self.device)
         logits = self.model.type_mlm_logits(at_mask, type_ids).float()
         logits[:, self._special_ids.to(self.device)] = float("-inf")
-        probs = logits.softmax(-1)
-        top = probs.topk(min(top_k, vocab_size - len(self._special_ids)), dim=-1)
+        return logits.softmax(-1), encoding, prepared
+
+    def _check_types_and_k(self, types, top_k: int) -> list[str]:
+        if isinstance(types, str):
+            types = [types]
+        types = [normalise_type(t) for t in types]  # ValueError naming the bad type
+        if not types:
+            raise ValueError("give at least one MBTI type")
+        vocab_size = self.model.word_embeddings.shape[0]
+        if not isinstance(top_k, int) or not 1 <= top_k <= vocab_size - len(self._special_ids):
+            raise ValueError(f"top_k must be an integer between 1 and {vocab_size - len(self._special_ids)}, got {top_k!r}")
+        return types
+
+    def _rows(self, ids: torch.Tensor, values: dict[str, torch.Tensor]) -> list[dict]:
+        tokens = self.tokenizer.convert_ids_to_tokens(ids.tolist())
+        columns = {name: column.tolist() for name, column in values.items()}
+        return [{"token": self._display_token(token), **{name: float(column[i]) for name, column in columns.items()}}
+                for i, token in enumerate(tokens)]
+
+    def fill_mask(self, text: str, types=DEFAULT_FILL_TYPES, top_k: int = 5) -> FillMaskResult:
+        """For each type, the ``top_k`` most probable words at the one [MASK]: ``{TYPE: [{"token", "prob"}]}``."""
+        types = self._check_types_and_k(types, top_k)
+        probs, encoding, prepared = self._type_probabilities(text, types)
+        top = probs.topk(top_k, dim=-1)
         result = FillMaskResult()
         for row, mbti in enumerate(types):
-            tokens = self.tokenizer.convert_ids_to_tokens(top.indices[row].tolist())
-            result[mbti] = [{"token": self._display_token(tok), "prob": float(p)}
-                            for tok, p in zip(tokens, top.values[row].tolist())]
+            result[mbti] = self._rows(top.indices[row], {"prob": top.values[row]})
+        result.truncated = encoding.truncated
+        result.text = prepared
+        return result
+
+    def raised_words(self, text: str, types=DEFAULT_FILL_TYPES, top_k: int = 5, candidates: int = 200) -> FillMaskResult:
+        """For each type, the words the type embedding raises most at the [MASK]: ``{TYPE: [{"token", "prob",
+        "lift"}]}`` with lift = p(word | type) / mean over the 16 types of p(word | t) (1.0 = no change), among
+        the ``candidates`` most probable words of that 16-type mean (ratios of rare words are noise). It shows
+        what the type changes even when every type's most probable words are the same."""
+        types = self._check_types_and_k(types, top_k)
+        if not isinstance(candidates, int) or candidates < top_k:
+            raise ValueError(f"candidates must be an integer >= top_k ({top_k}), got {candidates!r}")
+        probs, encoding, prepared = self._type_probabilities(text, list(TYPES))
+        mean = probs.mean(0)
+        pool = mean.topk(min(candidates, int((mean > 0).sum()))).indices
+        result = FillMaskResult()
+        for mbti in types:
+            row = probs[TYPES.index(mbti), pool]
+            lift = row / mean[pool]
+            order = lift.topk(min(top_k, len(pool))).indices
+            result[mbti] = self._rows(pool[order], {"prob": row[order], "lift": lift[order]})
         result.truncated = encoding.truncated
         result.text = prepared
         return result

@@ -21,8 +21,9 @@ def _example() -> None:
 
 st.title(":material/extension: 유형별 빈칸 채우기 · Fill-mask by type")
 st.caption("MFT 2단계에서 학습한 'MBTI 조건부 마스크 언어 모델'이 같은 문장의 [MASK]를 유형마다 어떻게 채우는지 봐요. "
-           "한 유형에만 나온 단어는 강조돼요. / The MBTI-conditioned masked LM of MFT phase 2 fills the same [MASK] "
-           "for each type; words that only one type proposes are highlighted.")
+           "한 유형에만 나온 단어는 강조되고, 아래에는 유형이 확률을 올린 단어가 나와요. / The MBTI-conditioned masked "
+           "LM of MFT phase 2 fills the same [MASK] for each type; words that only one type proposes are "
+           "highlighted, and below are the words each type makes more likely.")
 text = st.text_area("문장 · Sentence ([MASK] 하나 / exactly one [MASK])", key="fill_text", height=100)
 buttons = st.columns([1.3, 1, 3])
 buttons[0].button("[MASK] 넣기 · Insert [MASK]", key="insert_mask", on_click=_insert_mask)
@@ -69,3 +70,15 @@ else:
                         st.markdown("\n".join(lines))
                         if fills[mbti]:
                             st.markdown(f"> {filled_sentence(checked.text, '**' + fills[mbti][0]['token'] + '**')}")
+
+                # What the type embedding changes even when every type's most probable words are the same.
+                raised = predictor.raised_words(checked.text, types, top_k)
+                st.markdown("**유형이 올린 단어 · Words each type raises**")
+                st.caption("16유형 평균보다 이 유형에서 확률이 가장 많이 오른 단어예요 (후보: 평균 확률 상위 200개; ×1.05 = "
+                           "5% 더 높음). / The words whose probability this type raises most against the mean of all 16 "
+                           "types (among the 200 most probable; ×1.05 = 5% higher).")
+                for column, mbti in zip(st.columns(len(types)), types):
+                    lines = [f"| {mbti} · 단어 · token | ×lift | 확률 · prob |", "|---|---:|---:|"]
+                    lines += [f"| {item['token'].replace('|', chr(92) + '|')} | ×{item['lift']:.3f} | {percent(item['prob'])} |"
+                              for item in raised[mbti]]
+                    column.markdown("\n".join(lines))

@@ -226,6 +226,14 @@ def test_fill_mask_renders_four_columns_matching_the_predictor(predictors):
         assert shown[mbti] == expected
     quotes = [m.value for m in at.markdown if m.value.startswith("> ")]
     assert quotes == [f"> {FILL_MASK_EXAMPLE.replace('[MASK]', '**' + fills[t][0]['token'] + '**')}" for t in DEFAULT_FILL_TYPES]
+    # Under the columns: the words each type raises against the 16-type mean, with their lift.
+    raised = predictors["mft"].raised_words(FILL_MASK_EXAMPLE, list(DEFAULT_FILL_TYPES), 5)
+    tables = [m.value for m in at.markdown if "×lift" in m.value]
+    assert len(tables) == 4
+    for mbti, table in zip(DEFAULT_FILL_TYPES, tables):
+        rows = [line.split(" | ") for line in table.splitlines()[2:]]
+        assert [row[0].lstrip("| ") for row in rows] == [item["token"] for item in raised[mbti]]
+        assert [row[1] for row in rows] == [f"×{item['lift']:.3f}" for item in raised[mbti]]
 
 
 def test_fill_mask_type_pickers_top_k_and_insert_button(predictors):

@@ -120,6 +120,26 @@ def test_fill_mask_differs_by_type_and_runs_encoder_once(predictor):
     assert predictor.fill_mask(FILL.replace("[MASK]", "[mask]"), "istj", 1)["ISTJ"][0]["token"] == "계획"
 
 
+def test_raised_words_are_the_words_each_type_lifts_against_the_16_type_mean(predictor):
+    import torch
+
+    from mbti_core.types import TYPES
+
+    raised = predictor.raised_words(FILL, ["ISTJ", "ENFP"], top_k=3, candidates=50)
+    assert raised["ISTJ"][0]["token"] == "계획" and raised["ENFP"][0]["token"] == "즉흥"
+    for entries in raised.values():
+        lifts = [e["lift"] for e in entries]
+        assert lifts == sorted(lifts, reverse=True) and lifts[0] > 1.0
+    # The lift is p(word | type) / mean over the 16 types, from the same probabilities fill_mask shows.
+    everything = predictor.fill_mask(FILL, list(TYPES), top_k=60)
+    word = raised["ISTJ"][0]["token"]
+    per_type = torch.tensor([next(e["prob"] for e in everything[t] if e["token"] == word) for t in TYPES])
+    assert raised["ISTJ"][0]["prob"] == pytest.approx(float(per_type[TYPES.index("ISTJ")]), rel=1e-5)
+    assert raised["ISTJ"][0]["lift"] == pytest.approx(float(per_type[TYPES.index("ISTJ")] / per_type.mean()), rel=1e-4)
+    with pytest.raises(ValueError, match="candidates"):
+        predictor.raised_words(FILL, ["ISTJ"], top_k=5, candidates=2)
+
+
 @pytest.mark.parametrize("text, message", [
     ("", "empty"), ("   \n\t ", "empty"), ("마스크 없음", "exactly one"), ("[MASK] 그리고 [MASK]", "exactly one"),
 ])
