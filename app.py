@@ -1,29 +1,29 @@
-"""The MBTI-ko demo: `streamlit run app.py` (pages in pages/; all logic in mbti_core)."""
-import sys
+"""The MBTI-ko demo: `streamlit run app.py`. Pages: navigation.py and pages/ (all logic in mbti_core).
+
+An `st.App` so that the slow part starts when the server starts, before any browser connects: the page modules
+are imported, then torch + transformers (~3 s on a small CPU) and both models, in a background thread. The
+pages' first requests for a model pick those up (`pages.common.PRELOADED`) instead of loading again.
+"""
+import threading
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import streamlit as st
 
 ROOT = Path(__file__).resolve().parent
-if str(ROOT) not in sys.path:  # AppTest and `streamlit run` from another folder
-    sys.path.insert(0, str(ROOT))
 
-from mbti_core import settings  # noqa: E402
-from pages.common import start_warm_up  # noqa: E402
 
-st.set_page_config(page_title="MBTI-ko · 한국어 MBTI 문체 분석", page_icon=":material/psychology:", layout="wide")
+def _preload() -> None:
+    import pandas  # noqa: F401  what the first page imports comes first: it must not wait behind torch
+    import pages.common
 
-pages = [
-    st.Page("pages/predict.py", title="유형 예측 · Predict", icon=":material/chat:", url_path="predict", default=True),
-    st.Page("pages/fill_mask.py", title="빈칸 채우기 · Fill-mask", icon=":material/extension:", url_path="fill-mask"),
-    st.Page("pages/batch.py", title="파일 분석 · Batch", icon=":material/table:", url_path="batch"),
-    st.Page("pages/results.py", title="결과 · Results", icon=":material/bar_chart:", url_path="results"),
-    st.Page("pages/sentiment.py", title="감성 · Sentiment", icon=":material/movie:", url_path="sentiment"),
-    st.Page("pages/embeddings.py", title="임베딩 · Embeddings", icon=":material/scatter_plot:", url_path="embeddings"),
-    st.Page("pages/probing.py", title="층별 탐침 · Probing", icon=":material/layers:", url_path="probing"),
-    st.Page("pages/about.py", title="소개 · About", icon=":material/info:", url_path="about"),
-]
-page = st.navigation(pages)
-start_warm_up()  # models load in the background while the page renders
-st.sidebar.caption(f"Checkpoints: `{settings.checkpoint_dir()}` (set `MBTI_CHECKPOINT_DIR` to use others)")
-page.run()
+    pages.common.preload_models()
+
+
+@asynccontextmanager
+async def _lifespan(_app):
+    threading.Thread(target=_preload, name="mbti-preload", daemon=True).start()
+    yield
+
+
+app = st.App(str(ROOT / "navigation.py"), lifespan=_lifespan)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
 import streamlit as st
@@ -16,8 +17,35 @@ if TYPE_CHECKING:  # imported for real in the warm-up thread: torch must not del
     from mbti_core.inference import Predictor
 
 
+# Models that app.py starts loading when the server starts, before any session (source -> Future[Predictor]).
+PRELOADED: dict[str, Future] = {}
+
+
+def preload_models() -> None:
+    """At server start (app.py's lifespan, a background thread): import torch + transformers and load both models,
+    so that the first session finds them ready. Each model is handed over as soon as it is loaded; its first
+    prediction (one-off costs) runs after that. A failure is kept in the future: the page then loads again and
+    reports the real error."""
+    sources = [model_source(mode) for mode in MODES]
+    for source in sources:
+        PRELOADED.setdefault(source, Future())
+    for source in sources:
+        try:
+            from mbti_core.inference import Predictor
+
+            predictor = Predictor.from_pretrained(source, device="cpu")
+        except Exception as error:  # noqa: BLE001 - surfaced by get_predictor when a page asks for this model
+            PRELOADED[source].set_exception(error)
+            continue
+        PRELOADED[source].set_result(predictor)
+        predictor.predict([EXAMPLE_MESSAGES[0]])
+
+
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _load_predictor(source: str):
+    preloaded = PRELOADED.get(source)
+    if preloaded is not None and preloaded.exception() is None:
+        return preloaded.result()
     from mbti_core.inference import Predictor  # torch + transformers: imported here, not when a page renders
 
     return Predictor.from_pretrained(source, device="cpu")
@@ -30,6 +58,8 @@ def start_warm_up() -> threading.Thread:
     finishes waits on the same cache entry; failures are left for the page to report."""
 
     def work() -> None:
+        if PRELOADED:  # app.py's server-start preload does this work already
+            return
         for mode in MODES:
             try:
                 predictor = _load_predictor(model_source(mode))

@@ -16,7 +16,7 @@ from mbti_core.types import AXES, TYPES
 from tests.app_checkpoints import tiny_app_dirs
 from tests.apptest_helpers import chart, texts
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
+APP = str(Path(__file__).resolve().parent.parent / "navigation.py")
 TIMEOUT = 180  # the first run imports torch/transformers and loads the models on 2 busy CPU cores
 MESSAGE = "내일 모임 시간 딱 지켜야 해. 늦으면 곤란하니까"
 KAKAO_LOG = """--------------- 2024년 1월 3일 수요일 ---------------
@@ -354,3 +354,17 @@ def test_malformed_results_files_are_listed_not_raised(dirs, tmp_path, monkeypat
     at.switch_page("pages/results.py").run()
     assert not at.exception
     assert at.expander and "Missing or unreadable" in at.expander[0].label
+
+
+def test_server_start_preload_hands_the_loaded_models_to_the_pages(predictors, monkeypatch):
+    """app.py's st.App lifespan calls preload_models at server start; the pages' loader returns those objects."""
+    from mbti_core.app_support import MODES, model_source
+    from pages import common
+
+    monkeypatch.setattr(common, "PRELOADED", {})
+    common.preload_models()
+    for mode in MODES:
+        future = common.PRELOADED[model_source(mode)]
+        assert future.done() and future.exception() is None
+        assert future.result().predict([MESSAGE])[0]["axes"] == pytest.approx(predictors[mode].predict([MESSAGE])[0]["axes"])
+        assert common._load_predictor.__wrapped__(model_source(mode)) is future.result()

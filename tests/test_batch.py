@@ -151,7 +151,7 @@ def test_batch_page(dirs, predictor, monkeypatch):
     monkeypatch.setenv("MBTI_CHECKPOINT_DIR", str(dirs["checkpoints"]))
     for name in ("MBTI_MFT_CHECKPOINT", "MBTI_FT_CHECKPOINT"):
         monkeypatch.delenv(name, raising=False)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
+    at = AppTest.from_file(str(ROOT / "navigation.py"), default_timeout=180).run()
     at.switch_page("pages/batch.py").run()
     assert not at.exception, [e.value for e in at.exception]
     at.file_uploader(key="batch_file").set_value(("bad.csv", b"a,b\n1,2\n3,4,5\n", "text/csv")).run()

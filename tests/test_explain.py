@@ -104,7 +104,7 @@ def test_predict_page_explains_when_opened(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("MBTI_CHECKPOINT_DIR", str(dirs["checkpoints"]))
     for name in ("MBTI_MFT_CHECKPOINT", "MBTI_FT_CHECKPOINT"):
         monkeypatch.delenv(name, raising=False)
-    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=180).run()
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "navigation.py"), default_timeout=180).run()
     at.chat_input(key="chat").set_value(TEXT).run()
     assert not at.exception, [e.value for e in at.exception]
     assert any(e.label.startswith("왜 이 유형?") for e in at.expander)

@@ -17,7 +17,7 @@ from mbti_core.studies import embeddings, features, nsmc_scaling, probing
 from tests import study_helpers
 from tests.apptest_helpers import chart, texts
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
+APP = str(Path(__file__).resolve().parent.parent / "navigation.py")
 TIMEOUT = 180
 
 
