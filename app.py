@@ -1,8 +1,9 @@
 """The MBTI-ko demo: `streamlit run app.py`. Pages: navigation.py and pages/ (all logic in mbti_core).
 
-An `st.App` so that the slow part starts when the server starts, before any browser connects: the page modules
-are imported, then torch + transformers (~3 s on a small CPU) and both models, in a background thread. The
-pages' first requests for a model pick those up (`pages.common.PRELOADED`) instead of loading again.
+An `st.App` so that model loading starts when the server starts, before any browser connects: the page modules
+are imported, then both models, in a background thread (through onnxruntime when the checkpoints carry an
+ONNX export, ~0.3 s; else torch + transformers, ~4 s on a small CPU). The pages' first requests for a model
+pick those up (`pages.common.PRELOADED`) instead of loading again.
 """
 import threading
 from contextlib import asynccontextmanager
@@ -14,7 +15,7 @@ ROOT = Path(__file__).resolve().parent
 
 
 def _preload() -> None:
-    import pandas  # noqa: F401  what the first page imports comes first: it must not wait behind torch
+    import pandas  # noqa: F401  what the first page imports comes first: it must not wait behind the models
     import pages.common
 
     pages.common.preload_models()

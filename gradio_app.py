@@ -39,9 +39,9 @@ MODEL_CHOICES = [(MODE_LABELS[mode], mode) for mode in MODES]
 
 @lru_cache(maxsize=4)
 def _load_predictor(source: str):
-    from mbti_core.inference import Predictor  # torch + transformers: loaded on first use
+    from mbti_core.onnx_predictor import load_predictor  # ONNX when exported (fast), else torch
 
-    return Predictor.from_pretrained(source, device="cpu")
+    return load_predictor(source, device="cpu")
 
 
 def get_predictor(model: str):

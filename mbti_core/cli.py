@@ -16,6 +16,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "fill-mask": ("mbti_core.commands.fill_mask", "type-conditioned [MASK] fills for several MBTI types (JSON)"),
     "evaluate": ("mbti_core.commands.evaluate",
                  "metrics of a checkpoint on a raw cafe comments CSV (or, for a sentiment checkpoint, a raw NSMC file)"),
+    "export-onnx": ("mbti_core.commands.export_onnx",
+                    "ONNX graphs of a checkpoint that read its safetensors weights (fast CPU serving, no torch)"),
     "bench": ("mbti_core.commands.bench", "CPU latency (p50/p95), load time and peak memory of a checkpoint"),
     "ensemble": ("mbti_core.ensemble", "blend a checkpoint's axis log-odds with TF-IDF + LR (weights chosen on validation)"),
     "embeddings": ("mbti_core.studies.embeddings", "3-D PCA/t-SNE maps of test-sentence embeddings per encoder (JSON for the app)"),

@@ -18,86 +18,25 @@ message that names a type ("저 INFP인데") is judged on its wording, not on th
 """
 from __future__ import annotations
 
-import re
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from mbti_core.data.mentions import mask_type_mentions
-from mbti_core.data.text import normalise_text
-from mbti_core.modeling import (
-    HEADS_CONFIG_NAME, MASK, MAX_CHARS_PER_TOKEN, MBTIModel, encode_masked_text, encode_texts,
+from mbti_core.encoding import MAX_CHARS_PER_TOKEN, MaskedEncoding
+from mbti_core.modeling import MBTIModel, encode_texts
+from mbti_core.predictor_base import (  # noqa: F401  re-exported: the public names of this module
+    DEFAULT_FILL_TYPES, BasePredictor, FillMaskResult, FillMaskUnavailable, check_text, preprocess, preprocess_masked,
+    resolve_checkpoint,
 )
-from mbti_core.types import AXES, TYPE_INDEX, TYPES, normalise_type, predicted_types, type_probabilities
+from mbti_core.types import AXES
 
-DEFAULT_FILL_TYPES = ("ISTJ", "ENFP", "INTJ", "ESFP")
-_MASK_SPELLINGS = re.compile(r"\[mask\]|<mask>", re.IGNORECASE)
-_MASK_SENTINEL = "\ue000"  # a private-use character no preprocessing step touches
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 EXPLAIN_STEPS = 24  # Gauss-Legendre points for integrated gradients (|delta| well under 0.01 logits in tests)
 
 
-class FillMaskUnavailable(ValueError):
-    """The checkpoint has no type-conditioned MLM head (an FT checkpoint)."""
+class Predictor(BasePredictor):
+    """The torch backend: everything, including ``explain`` (gradients) on CPU or GPU."""
 
-
-class FillMaskResult(dict):
-    """``{TYPE: [{"token", "prob"}, ...]}`` (a plain dict for JSON) with ``.truncated`` and ``.text`` (the input
-    as the model saw it)."""
-
-    truncated: bool = False
-    text: str = ""
-
-
-def _resolve_checkpoint(path_or_hub_id) -> Path:
-    path = Path(path_or_hub_id).expanduser()
-    if path.is_dir():
-        if not (path / HEADS_CONFIG_NAME).is_file():
-            raise FileNotFoundError(f"not an MBTI checkpoint (no {HEADS_CONFIG_NAME}): {path}")
-        return path
-    value = str(path_or_hub_id)
-    local_looking = value.startswith((".", "/", "~")) or Path(value.split("/")[0]).is_dir()
-    if _HUB_ID.match(value) and not local_looking:
-        try:
-            from huggingface_hub import snapshot_download
-
-            # Only configs, safetensors and tokenizer files: never a pickle.
-            return Path(snapshot_download(value, allow_patterns=["*.json", "*.safetensors", "*.txt", "*.model"]))
-        except Exception as error:  # offline, unknown repo, ...: one clear message
-            raise FileNotFoundError(
-                f"checkpoint not found: {value!r} is not a local folder and could not be fetched from the "
-                f"Hugging Face hub ({type(error).__name__}: {error})"
-            ) from error
-    raise FileNotFoundError(f"checkpoint directory not found: {path}")
-
-
-def _check_text(text, what: str = "text") -> str:
-    if not isinstance(text, str):
-        raise ValueError(f"{what} must be a string, got {type(text).__name__}")
-    if not text.strip():
-        raise ValueError(f"{what} is empty (or only whitespace): give a message to analyse")
-    return text
-
-
-def preprocess(text: str) -> str:
-    """The training preprocessing: NFC/whitespace normalisation, then MBTI mentions -> [TYPE]."""
-    return mask_type_mentions(normalise_text(text))
-
-
-def preprocess_masked(text: str) -> str:
-    """As ``preprocess``, keeping the one [MASK] (any case, or RoBERTa's <mask>) intact."""
-    text = _MASK_SPELLINGS.sub(_MASK_SENTINEL, normalise_text(text))
-    count = text.count(_MASK_SENTINEL)
-    if count != 1:
-        raise ValueError(
-            f"the text must contain exactly one {MASK} (found {count}): e.g. '할 일은 미리미리 {MASK}야 마음이 편하지'"
-        )
-    return mask_type_mentions(text).replace(_MASK_SENTINEL, MASK)
-
-
-class Predictor:
     def __init__(self, model: MBTIModel, tokenizer, device: str | torch.device = "cpu", source: str = ""):
         self.model = model.to(device).eval()
         self.tokenizer = tokenizer
@@ -105,16 +44,15 @@ class Predictor:
         self.source = source
         self.max_length = int(model.heads_config.max_length)
         self.thresholds = list(model.heads_config.thresholds)
+        self.vocab_size = int(model.word_embeddings.shape[0])
         self.load_seconds: float | None = None
-        # Special tokens ([CLS], [PAD], [TYPE], ...) are never offered as fills.
-        self._special_ids = torch.tensor(sorted(set(tokenizer.all_special_ids)), dtype=torch.long)
 
     @classmethod
     def from_pretrained(cls, path_or_hub_id, device: str | None = None) -> "Predictor":
         from transformers import AutoTokenizer
 
         started = time.perf_counter()
-        directory = _resolve_checkpoint(path_or_hub_id)
+        directory = resolve_checkpoint(path_or_hub_id)
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         model = MBTIModel.from_pretrained(directory)
         tokenizer = AutoTokenizer.from_pretrained(str(directory))
@@ -126,150 +64,18 @@ class Predictor:
     def has_fill_mask(self) -> bool:
         return self.model.type_mlm is not None
 
-    # -- classification ---------------------------------------------------------------------------------------
-    def _encode(self, texts: list[str]) -> tuple[dict, list[bool]]:
-        return encode_texts(self.tokenizer, texts, self.max_length, self.device)
+    @torch.inference_mode()
+    def _axis_logits_batch(self, prepared: list[str]) -> tuple[np.ndarray, list[bool]]:
+        batch, truncated = encode_texts(self.tokenizer, prepared, self.max_length, self.device)
+        return self.model(**batch).logits.float().cpu().numpy(), truncated
 
     @torch.inference_mode()
-    def axis_logits(self, texts, batch_size: int = 64) -> tuple[np.ndarray, list[bool], list[str]]:
-        """Axis logits [N, 4] for raw texts (preprocessed here), with truncation flags and model inputs."""
-        if isinstance(texts, str):
-            texts = [texts]
-        texts = list(texts)
-        if not texts:
-            raise ValueError("no texts given")
-        prepared = []
-        for index, text in enumerate(texts):
-            _check_text(text, f"text {index + 1}" if len(texts) > 1 else "text")
-            clean = preprocess(text)
-            if not clean:
-                raise ValueError(f"text {index + 1} has nothing left to analyse after normalisation")
-            prepared.append(clean)
-        logits = np.zeros((len(prepared), len(AXES)), dtype=np.float32)
-        truncated: list[bool] = [False] * len(prepared)
-        order = np.argsort([len(t) for t in prepared], kind="stable")  # similar lengths batch together
-        for start in range(0, len(prepared), batch_size):
-            index = order[start:start + batch_size]
-            batch, cut = self._encode([prepared[i] for i in index])
-            logits[index] = self.model(**batch).logits.float().cpu().numpy()
-            for i, flag in zip(index, cut):
-                truncated[i] = flag
-        return logits, truncated, prepared
-
-    def _result(self, text: str, axis_logits: np.ndarray) -> dict:
-        probs = 1.0 / (1.0 + np.exp(-axis_logits.astype(np.float64)))
-        distribution = type_probabilities(probs)
-        return {
-            "text": text,
-            "type": predicted_types(probs, self.thresholds)[0],
-            "axes": {axis: float(p) for axis, p in zip(AXES, probs)},
-            "types": {mbti: float(p) for mbti, p in zip(TYPES, distribution)},
-        }
-
-    def predict(self, texts, batch_size: int = 64) -> list[dict]:
-        """One result per text (a single string gives a list of one)."""
-        if isinstance(texts, str):
-            texts = [texts]
-        logits, truncated, _ = self.axis_logits(texts, batch_size)
-        results = []
-        for text, row, cut in zip(texts, logits, truncated):
-            result = self._result(text, row)
-            result["truncated"] = cut
-            results.append(result)
-        return results
-
-    def predict_person(self, texts, batch_size: int = 64) -> dict:
-        """One prediction for several messages of one writer (blank messages are skipped and counted)."""
-        if isinstance(texts, str):
-            texts = [texts]
-        messages = [t for t in texts if isinstance(t, str) and t.strip() and preprocess(t)]
-        skipped = len(list(texts)) - len(messages)
-        if not messages:
-            raise ValueError("no non-empty messages to analyse")
-        logits, truncated, _ = self.axis_logits(messages, batch_size)
-        person = self._result("\n".join(messages), logits.mean(axis=0))
-        person.update(
-            n_messages=len(messages), skipped_messages=skipped, aggregation="mean of axis logits",
-            messages=[{**self._result(m, row), "truncated": cut} for m, row, cut in zip(messages, logits, truncated)],
-        )
-        return person
-
-    # -- type-conditioned fill-mask ---------------------------------------------------------------------------
-    def _display_token(self, token: str) -> str:
-        for marker in ("##", "Ġ", "▁"):
-            if token.startswith(marker) and len(token) > len(marker):
-                return token[len(marker):]
-        return token
-
-    @torch.inference_mode()
-    def _type_probabilities(self, text: str, types: list[str]):
-        """Vocabulary probabilities at the one [MASK] of ``text`` for each type (special tokens excluded): the
-        encoder runs once, the type-conditioned head once per type. Returns (probs [types, vocab], encoding, text)."""
-        if not self.has_fill_mask:
-            raise FillMaskUnavailable(
-                f"{self.source or 'this checkpoint'} has no type-conditioned MLM head (an FT model is trained "
-                "without phase 2); use the MFT checkpoint for fill-mask"
-            )
-        _check_text(text)
-        prepared = preprocess_masked(text)
-        encoding = encode_masked_text(self.tokenizer, prepared, 1, self.max_length)
+    def _mask_logits(self, encoding: MaskedEncoding, type_ids: np.ndarray) -> np.ndarray:
         input_ids = torch.tensor([encoding.input_ids], device=self.device)
         hidden = self.model.hidden_states(input_ids, torch.ones_like(input_ids))  # the encoder runs once
-        at_mask = hidden[0, encoding.mask_positions[0]].expand(len(types), -1)
-        type_ids = torch.tensor([TYPE_INDEX[t] for t in types], device=self.device)
-        logits = self.model.type_mlm_logits(at_mask, type_ids).float()
-        logits[:, self._special_ids.to(self.device)] = float("-inf")
-        return logits.softmax(-1), encoding, prepared
-
-    def _check_types_and_k(self, types, top_k: int) -> list[str]:
-        if isinstance(types, str):
-            types = [types]
-        types = [normalise_type(t) for t in types]  # ValueError naming the bad type
-        if not types:
-            raise ValueError("give at least one MBTI type")
-        vocab_size = self.model.word_embeddings.shape[0]
-        if not isinstance(top_k, int) or not 1 <= top_k <= vocab_size - len(self._special_ids):
-            raise ValueError(f"top_k must be an integer between 1 and {vocab_size - len(self._special_ids)}, got {top_k!r}")
-        return types
-
-    def _rows(self, ids: torch.Tensor, values: dict[str, torch.Tensor]) -> list[dict]:
-        tokens = self.tokenizer.convert_ids_to_tokens(ids.tolist())
-        columns = {name: column.tolist() for name, column in values.items()}
-        return [{"token": self._display_token(token), **{name: float(column[i]) for name, column in columns.items()}}
-                for i, token in enumerate(tokens)]
-
-    def fill_mask(self, text: str, types=DEFAULT_FILL_TYPES, top_k: int = 5) -> FillMaskResult:
-        """For each type, the ``top_k`` most probable words at the one [MASK]: ``{TYPE: [{"token", "prob"}]}``."""
-        types = self._check_types_and_k(types, top_k)
-        probs, encoding, prepared = self._type_probabilities(text, types)
-        top = probs.topk(top_k, dim=-1)
-        result = FillMaskResult()
-        for row, mbti in enumerate(types):
-            result[mbti] = self._rows(top.indices[row], {"prob": top.values[row]})
-        result.truncated = encoding.truncated
-        result.text = prepared
-        return result
-
-    def raised_words(self, text: str, types=DEFAULT_FILL_TYPES, top_k: int = 5, candidates: int = 200) -> FillMaskResult:
-        """For each type, the words the type embedding raises most at the [MASK]: ``{TYPE: [{"token", "prob",
-        "lift"}]}`` with lift = p(word | type) / mean over the 16 types of p(word | t) (1.0 = no change), among
-        the ``candidates`` most probable words of that 16-type mean (ratios of rare words are noise). It shows
-        what the type changes even when every type's most probable words are the same."""
-        types = self._check_types_and_k(types, top_k)
-        if not isinstance(candidates, int) or candidates < top_k:
-            raise ValueError(f"candidates must be an integer >= top_k ({top_k}), got {candidates!r}")
-        probs, encoding, prepared = self._type_probabilities(text, list(TYPES))
-        mean = probs.mean(0)
-        pool = mean.topk(min(candidates, int((mean > 0).sum()))).indices
-        result = FillMaskResult()
-        for mbti in types:
-            row = probs[TYPES.index(mbti), pool]
-            lift = row / mean[pool]
-            order = lift.topk(min(top_k, len(pool))).indices
-            result[mbti] = self._rows(pool[order], {"prob": row[order], "lift": lift[order]})
-        result.truncated = encoding.truncated
-        result.text = prepared
-        return result
+        at_mask = hidden[0, encoding.mask_positions[0]].expand(len(type_ids), -1)
+        types = torch.from_numpy(type_ids).to(self.device)
+        return self.model.type_mlm_logits(at_mask, types).float().cpu().numpy()
 
     # -- explanations -----------------------------------------------------------------------------------------
     def _encode_one_with_offsets(self, prepared: str) -> tuple[list[int], list[tuple[int, int]], bool]:
@@ -307,7 +113,7 @@ class Predictor:
         [{"token", "start", "end"}] (offsets into model_text), "attributions": {axis: [per token]},
         "logits": {axis}, "baseline_logits": {axis}, "delta": {axis: sum - (logit - baseline)}, "method"}``.
         """
-        _check_text(text)
+        check_text(text)
         if not isinstance(steps, int) or not 2 <= steps <= 256:
             raise ValueError(f"steps must be an integer between 2 and 256, got {steps!r}")
         prepared = preprocess(text)

@@ -15,13 +15,14 @@ normal Hugging Face model folder for the encoder (``config.json`` + fp16 ``*.saf
       mbti_heads.json                 # head sizes, which heads exist, max length, thresholds
       classifier_head.safetensors
       type_mlm_head.safetensors       # MFT only: FT checkpoints have no type-conditioned head
+      classifier.onnx, fill_mask.onnx, onnx_export.json
+                                      # optional: ONNX graphs reading the safetensors above (mbti_core.onnx_export)
 
 Everything loads offline from safetensors; nothing is unpickled.
 """
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -31,50 +32,14 @@ from torch.nn import functional as F
 from transformers import AutoModel
 from transformers.utils import ModelOutput
 
-from mbti_core.masking.format import MASK
+from mbti_core.encoding import MAX_CHARS_PER_TOKEN, MaskedEncoding, encode_batch, encode_masked_text  # noqa: F401
+from mbti_core.heads_config import FORMAT_VERSION, HEADS_CONFIG_NAME, HeadsConfig  # noqa: F401
+from mbti_core.masking.format import MASK  # noqa: F401
 from mbti_core.types import AXES, TYPES
 
-HEADS_CONFIG_NAME = "mbti_heads.json"
 CLASSIFIER_WEIGHTS_NAME = "classifier_head.safetensors"
 TYPE_MLM_WEIGHTS_NAME = "type_mlm_head.safetensors"
 MAX_SHARD_SIZE = "15MB"  # the Spaces budget: every shipped file <= 15 MiB
-FORMAT_VERSION = 1
-
-
-@dataclass
-class HeadsConfig:
-    """What ``mbti_heads.json`` holds besides the encoder's own ``config.json``."""
-
-    classifier_sizes: list[int] = field(default_factory=lambda: [512, 256, 128])
-    classifier_dropout: float = 0.1
-    type_embedding_dim: int = 128
-    num_types: int = len(TYPES)
-    max_length: int = 128
-    # Decision thresholds per axis on P(first letter); tuned on validation when the run asks for it.
-    thresholds: list[float] = field(default_factory=lambda: [0.5, 0.5, 0.5, 0.5])
-    has_classifier: bool = True
-    has_type_mlm: bool = False
-    axes: list[str] = field(default_factory=lambda: list(AXES))
-    types: list[str] = field(default_factory=lambda: list(TYPES))
-    base_model: str | None = None
-    format_version: int = FORMAT_VERSION
-
-    def save(self, directory: str | Path) -> None:
-        path = Path(directory) / HEADS_CONFIG_NAME
-        path.write_text(json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-
-    @classmethod
-    def load(cls, directory: str | Path) -> "HeadsConfig":
-        path = Path(directory) / HEADS_CONFIG_NAME
-        if not path.is_file():
-            raise FileNotFoundError(f"not an MBTI checkpoint (no {HEADS_CONFIG_NAME}): {Path(directory)}")
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("format_version", 1) > FORMAT_VERSION:
-            raise ValueError(f"{path}: format_version {data['format_version']} is newer than this code understands")
-        if data.get("types", list(TYPES)) != list(TYPES):
-            raise ValueError(f"{path}: type order differs from mbti_core.types.TYPES")
-        known = {f for f in cls.__dataclass_fields__}
-        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 @dataclass
@@ -343,55 +308,8 @@ def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-# -- tokenisation of a "[MASK]" text, shared by phase 2 and inference ----------------------------------------
-@dataclass
-class MaskedEncoding:
-    input_ids: list[int]
-    mask_positions: list[int]
-    truncated: bool
-
-
-def encode_masked_text(tokenizer, masked_text: str, n_masks: int = 1, max_length: int = 128) -> MaskedEncoding:
-    """Tokenise a text holding one literal "[MASK]", as ``n_masks`` mask tokens of this tokenizer.
-
-    The literal is replaced by the tokenizer's own mask token (``<mask>`` for RoBERTa). A text longer than
-    ``max_length`` keeps a window of tokens around the masks (and the special tokens at both ends), so the
-    mask is never cut off.
-    """
-    if masked_text.count(MASK) != 1:
-        raise ValueError(f"expected exactly one {MASK} in the text, found {masked_text.count(MASK)}")
-    before, after = masked_text.split(MASK)
-    # Spaces around the mask as in the text; RoBERTa's <mask> strips the space on its left by itself.
-    text = before + tokenizer.mask_token * n_masks + after
-    ids = tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"]
-    positions = [i for i, token_id in enumerate(ids) if token_id == tokenizer.mask_token_id]
-    truncated = False
-    if len(ids) > max_length:
-        truncated = True
-        inner = max_length - 2
-        centre = (positions[0] + positions[-1]) // 2 if positions else 1
-        start = min(max(1, centre - inner // 2), len(ids) - 1 - inner)
-        ids = [ids[0]] + ids[start:start + inner] + [ids[-1]]
-        positions = [i for i, token_id in enumerate(ids) if token_id == tokenizer.mask_token_id]
-    if len(positions) != n_masks:
-        raise ValueError(f"the mask did not survive tokenisation of {masked_text[:80]!r}")
-    return MaskedEncoding(ids, positions, truncated)
-
-
-MAX_CHARS_PER_TOKEN = 20  # inference cuts absurdly long input to max_length * this many characters first
-
-
 def encode_texts(tokenizer, texts: list[str], max_length: int, device="cpu") -> tuple[dict, list[bool]]:
-    """Tokenise for inference, cut to ``max_length`` keeping the final [SEP], pad; returns the batch and
-    which texts were truncated. Tokenising without truncation first tells us exactly which were cut."""
-    cut = [t[: max_length * MAX_CHARS_PER_TOKEN] for t in texts]
-    ids = tokenizer(cut, add_special_tokens=True, truncation=False)["input_ids"]
-    truncated = [len(c) < len(t) or len(i) > max_length for c, t, i in zip(cut, texts, ids)]
-    ids = [i if len(i) <= max_length else i[: max_length - 1] + i[-1:] for i in ids]
-    width = max(len(i) for i in ids)
-    input_ids = torch.full((len(ids), width), tokenizer.pad_token_id, dtype=torch.long)
-    attention = torch.zeros((len(ids), width), dtype=torch.long)
-    for row, sequence in enumerate(ids):
-        input_ids[row, : len(sequence)] = torch.tensor(sequence)
-        attention[row, : len(sequence)] = 1
-    return {"input_ids": input_ids.to(device), "attention_mask": attention.to(device)}, truncated
+    """``encoding.encode_batch`` as torch tensors on ``device``: ``({"input_ids", "attention_mask"}, truncated)``."""
+    input_ids, attention, truncated = encode_batch(tokenizer, texts, max_length)
+    return {"input_ids": torch.from_numpy(input_ids).to(device),
+            "attention_mask": torch.from_numpy(attention).to(device)}, truncated

@@ -8,32 +8,36 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from mbti_core.app_figures import axis_bars, type_distribution
+from mbti_core.app_figures import axis_bars, axis_bars_html, type_distribution
 from mbti_core.app_support import (
-    DEFAULT_FILL_TYPES, EXAMPLE_MESSAGES, MODE_LABELS, MODES, axis_rows, missing_model_message, model_source, percent,
+    DEFAULT_FILL_TYPES, EXAMPLE_MESSAGES, MODE_LABELS, MODES, missing_model_message, model_source, percent,
 )
 
-if TYPE_CHECKING:  # imported for real in the warm-up thread: torch must not delay the first page
-    from mbti_core.inference import Predictor
+if TYPE_CHECKING:  # imported for real in the loading thread: nothing heavy may delay the first page
+    from mbti_core.predictor_base import BasePredictor
 
 
-# Models that app.py starts loading when the server starts, before any session (source -> Future[Predictor]).
+# Models that app.py starts loading when the server starts, before any session (source -> Future[predictor]).
 PRELOADED: dict[str, Future] = {}
 
 
+def _load(source: str):
+    """ONNX (onnxruntime + tokenizers, ~0.3 s) when the checkpoint has an export, else torch (~4 s of imports)."""
+    from mbti_core.onnx_predictor import load_predictor
+
+    return load_predictor(source, device="cpu")
+
+
 def preload_models() -> None:
-    """At server start (app.py's lifespan, a background thread): import torch + transformers and load both models,
-    so that the first session finds them ready. Each model is handed over as soon as it is loaded; its first
-    prediction (one-off costs) runs after that. A failure is kept in the future: the page then loads again and
-    reports the real error."""
+    """At server start (app.py's lifespan, a background thread): load both models, so that the first session
+    finds them ready. Each model is handed over as soon as it is loaded; its first prediction (one-off costs)
+    runs after that. A failure is kept in the future: the page then loads again and reports the real error."""
     sources = [model_source(mode) for mode in MODES]
     for source in sources:
         PRELOADED.setdefault(source, Future())
     for source in sources:
         try:
-            from mbti_core.inference import Predictor
-
-            predictor = Predictor.from_pretrained(source, device="cpu")
+            predictor = _load(source)
         except Exception as error:  # noqa: BLE001 - surfaced by get_predictor when a page asks for this model
             PRELOADED[source].set_exception(error)
             continue
@@ -46,9 +50,7 @@ def _load_predictor(source: str):
     preloaded = PRELOADED.get(source)
     if preloaded is not None and preloaded.exception() is None:
         return preloaded.result()
-    from mbti_core.inference import Predictor  # torch + transformers: imported here, not when a page renders
-
-    return Predictor.from_pretrained(source, device="cpu")
+    return _load(source)
 
 
 @st.cache_resource(show_spinner=False)
@@ -74,7 +76,7 @@ def start_warm_up() -> threading.Thread:
     return thread
 
 
-def get_predictor(mode: str) -> Predictor | None:
+def get_predictor(mode: str) -> BasePredictor | None:
     """The cached Predictor of ``mode`` ("mft" / "ft"), or None after showing why it is unavailable."""
     source = model_source(mode)
     try:
@@ -85,29 +87,40 @@ def get_predictor(mode: str) -> Predictor | None:
         return None
 
 
+def explain(predictor, text: str) -> dict:
+    """``predictor.explain(text)``; the first call of an ONNX-served model loads its torch twin (gradients)."""
+    if getattr(predictor, "torch_loaded", True):
+        return predictor.explain(text)
+    with st.spinner("설명용 모델을 처음 불러오는 중이에요 (몇 초)… / Loading the explanation model (first time only, a few "
+                    "seconds)…"):
+        return predictor.explain(text)
+
+
 def show_notices(notices: list[str]) -> None:
     for notice in notices:
         st.info(notice, icon="ℹ️")
 
 
 def show_prediction(result: dict, mode: str, key: str, thresholds, seconds: float | None = None) -> None:
-    """The predicted type large, the four axis bars with percentages, the 16-type distribution."""
+    """The predicted type large, the four axis bars with percentages, the closest types; the Plotly charts (axis
+    bars and the 16-type distribution) on request."""
     st.markdown(f"**{MODE_LABELS[mode]}**")
     st.markdown(
         f"<div class='mbti-type' style='font-size:4.2rem;font-weight:800;letter-spacing:0.08em;line-height:1.1'>"
         f"{result['type']}</div>", unsafe_allow_html=True,
     )
-    st.caption(" · ".join(f"{r['first']} {percent(r['p_first'])} / {r['second']} {percent(r['p_second'])}"
-                          for r in axis_rows(result))
-               + (f" — {1000 * seconds:.0f} ms" if seconds is not None else ""))
-    st.plotly_chart(axis_bars(result, thresholds), key=f"{key}-axes", config={"displaylogo": False})
+    if seconds is not None:
+        st.caption(f"예측 시간 · model time: {1000 * seconds:.0f} ms")
+    # HTML bars first (instant); the Plotly charts (hover, PNG download) on request: each costs the browser
+    # ~90 ms per prediction on 2 CPU cores, and the first one ~1.4 s (plotly.js).
+    st.markdown(axis_bars_html(result, thresholds, key=f"{key}-axes"), unsafe_allow_html=True)
     if any(abs(float(t) - 0.5) > 1e-9 for t in thresholds):
         st.caption("검은 눈금 = 검증셋에서 고른 결정 임계값 (유형은 이 기준으로 정해요). / Black ticks = decision "
                    "thresholds chosen on validation; the type follows them.")
     closest = sorted(result["types"].items(), key=lambda item: -item[1])[:3]
     st.caption("가까운 유형 · Closest types: " + " · ".join(f"{mbti} {percent(p)}" for mbti, p in closest))
-    # The 16-type chart on request: each Plotly chart costs the browser ~90 ms per prediction on 2 CPU cores.
-    if st.toggle("16유형 확률 차트 · All 16 types", key=f"{key}-show-types"):
+    if st.toggle("차트 · Charts (16유형, PNG)", key=f"{key}-show-types"):
+        st.plotly_chart(axis_bars(result, thresholds), key=f"{key}-axes", config={"displaylogo": False})
         st.plotly_chart(type_distribution(result, title="16유형 확률 · 16-type probabilities"), key=f"{key}-types",
                         config={"displaylogo": False})
         st.caption("16유형 확률 = 네 축 확률의 곱 (임계값과 무관). / 16-type probabilities = product of the four axis "

@@ -6,7 +6,7 @@ from mbti_core.app_figures import explanation_html, message_breakdown
 from mbti_core.app_support import (
     EXAMPLE_MESSAGES, check_chat_log, check_message, parse_chat_log, percent,
 )
-from pages.common import get_predictor, show_notices, show_prediction, timed
+from pages.common import explain, get_predictor, show_notices, show_prediction, timed
 
 EXAMPLE_LOG = """2024. 1. 3. 오후 3:12, 민지 : 내일 발표 자료 다 만들었어?
 2024. 1. 3. 오후 3:13, 서준 : 아직 ㅋㅋ 오늘 밤에 몰아서 하려고
@@ -80,7 +80,7 @@ if input_mode.startswith("한 메시지"):
                     # Lazy: the attributions are computed only while the expander is open.
                     with st.expander("왜 이 유형? / Why this type?", key=f"why-{mode}", on_change="rerun") as why:
                         if why.open:
-                            st.markdown(explanation_html(predictor.explain(checked.text)), unsafe_allow_html=True)
+                            st.markdown(explanation_html(explain(predictor, checked.text)), unsafe_allow_html=True)
                     return results[0]
 
                 _results(one)

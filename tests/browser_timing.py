@@ -103,14 +103,14 @@ def send_message(page, text: str, timeout_ms: float = 60_000) -> float:
     bubble.first.wait_for(timeout=timeout_ms)
     page.locator(".mbti-type").first.wait_for(timeout=timeout_ms)
     wait_idle(page, timeout_ms)
-    page.locator(".js-plotly-plot .bartext").first.wait_for(timeout=timeout_ms)
+    page.locator(".mbti-axes .mbti-bar-text").first.wait_for(timeout=timeout_ms)
     return time.perf_counter() - started
 
 
 def axis_bar_texts(page) -> list[str]:
-    """The texts of the axis-bar chart (first plotly chart of the first prediction): 'E 61.2%', ..."""
-    chart = page.locator(".js-plotly-plot").first
-    return [t.strip() for t in chart.locator(".bartext").all_text_contents()]
+    """The texts of the first prediction's axis bars, per axis first then second letter: 'E 61.2%', 'I 38.8%', ..."""
+    bars = page.locator(".mbti-axes").first
+    return [t.strip() for t in bars.locator(".mbti-bar-text").all_text_contents()]
 
 
 def shot(page, folder: Path, name: str) -> Path:
@@ -179,7 +179,7 @@ def run_session(checkpoint_dir: Path, reports_dir: Path | None = None, screensho
             wait_idle(page)
             out["screenshots"]["predict_chat_log"] = shot(page, screenshots, "predict_chat_log")
             out["screenshots"]["predict_chat_log_breakdown"] = element_shot(
-                page.get_by_test_id("stPlotlyChart").nth(1), screenshots, "predict_chat_log_breakdown")
+                page.get_by_test_id("stPlotlyChart").first, screenshots, "predict_chat_log_breakdown")
 
             # Fill-mask: the study's example sentence, four default types.
             started_fill = time.perf_counter()

@@ -53,17 +53,23 @@ def new_app() -> AppTest:
     return at
 
 
+def bars_html(at: AppTest, key: str) -> list[str]:
+    return [m.value for m in at.markdown if f"data-key='{key}'" in m.value]
+
+
 def assert_bars_match(at: AppTest, key: str, result: dict) -> None:
-    """The four axis bars carry exactly the Predictor's probabilities (in %), first and second letters."""
-    spec = chart(at, key)
-    first, second = spec["data"][0], spec["data"][1]
-    assert first["type"] == second["type"] == "bar" and first["orientation"] == "h"
-    assert len(first["x"]) == len(second["x"]) == 4
-    for i, axis in enumerate(AXES):
-        assert first["x"][i] == pytest.approx(100 * result["axes"][axis], abs=1e-6)
-        assert second["x"][i] == pytest.approx(100 * (1 - result["axes"][axis]), abs=1e-6)
-        assert first["text"][i] == f"{axis[0]} {100 * result['axes'][axis]:.1f}%"
-        assert second["text"][i] == f"{axis[1]} {100 * (1 - result['axes'][axis]):.1f}%"
+    """The four axis bars (HTML) carry the Predictor's probabilities and percentages, first and second letters."""
+    (html,) = bars_html(at, key)
+    axes = re.findall(r"data-axis='(\w\w)' data-p-first='([0-9.]+)'", html)
+    assert [axis for axis, _ in axes] == list(AXES)
+    for axis, p_first in axes:
+        assert float(p_first) == pytest.approx(result["axes"][axis], abs=1e-5)
+    texts = re.findall(r"class='mbti-bar-text'[^>]*>([^<]+)<", html)
+    assert texts == [text for axis in AXES for text in (f"{axis[0]} {100 * result['axes'][axis]:.1f}%",
+                                                        f"{axis[1]} {100 * (1 - result['axes'][axis]):.1f}%")]
+    widths = [float(w) for w in re.findall(r"width:([0-9.]+)%", html)]
+    assert widths == pytest.approx([100 * v for axis in AXES for v in (result["axes"][axis], 1 - result["axes"][axis])],
+                                   abs=1e-3)
 
 
 def frame_with(at: AppTest, column: str):
@@ -97,8 +103,12 @@ def test_typing_a_message_renders_the_predictors_four_bars_and_types(predictors)
     for mbti, value in zip(distribution["x"], distribution["y"]):
         assert value == pytest.approx(100 * expected["types"][mbti], abs=1e-6)
     assert distribution["y"] == sorted(distribution["y"], reverse=True)
-    thresholds = chart(at, "msg-mft-axes")["data"][2]
-    assert thresholds["x"] == pytest.approx([100 * t for t in predictors["mft"].thresholds])
+    plotly_bars = chart(at, "msg-mft-axes")["data"]  # the same bars as a Plotly chart (PNG download)
+    assert plotly_bars[0]["x"] == pytest.approx([100 * expected["axes"][axis] for axis in AXES], abs=1e-6)
+    assert plotly_bars[1]["text"] == [f"{axis[1]} {100 * (1 - expected['axes'][axis]):.1f}%" for axis in AXES]
+    assert plotly_bars[2]["x"] == pytest.approx([100 * t for t in predictors["mft"].thresholds])
+    html_thresholds = re.findall(r"data-threshold='([0-9.]+)'", bars_html(at, "msg-mft-axes")[0])
+    assert [float(t) for t in html_thresholds] == pytest.approx(predictors["mft"].thresholds, abs=1e-6)
 
 
 def test_model_switch_shows_ft_and_both_side_by_side(predictors):
@@ -106,7 +116,7 @@ def test_model_switch_shows_ft_and_both_side_by_side(predictors):
     at.chat_input[0].set_value(MESSAGE).run()
     at.segmented_control(key="model_choice").set_value("FT").run()
     assert_bars_match(at, "msg-ft-axes", predictors["ft"].predict([MESSAGE])[0])
-    assert not any(element.key == "msg-mft-axes" for element in at.get("plotly_chart"))
+    assert not bars_html(at, "msg-mft-axes")
     at.segmented_control(key="model_choice").set_value("MFT + FT").run()
     assert not at.exception
     for mode in ("mft", "ft"):
@@ -132,7 +142,7 @@ def test_bad_messages_render_a_message_not_a_result(bad, message):
     at.chat_input[0].set_value(bad).run()
     assert not at.exception
     assert any(message in w for w in texts(at.warning))
-    assert not at.get("plotly_chart")
+    assert not at.get("plotly_chart") and not any("mbti-axes" in m.value for m in at.markdown)
 
 
 def test_long_message_is_truncated_with_a_notice(predictors):
@@ -191,7 +201,7 @@ def test_chat_log_one_message_per_line_and_bad_logs(predictors):
         at.text_area(key="chat_log").set_value(bad).run()
         assert not at.exception
         assert any(message in w for w in texts(at.warning)), texts(at.warning)
-        assert not at.get("plotly_chart")
+        assert not at.get("plotly_chart") and not any("mbti-axes" in m.value for m in at.markdown)
 
 
 # -- Fill-mask ----------------------------------------------------------------------------------------------

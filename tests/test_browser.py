@@ -55,9 +55,8 @@ def test_first_prediction_in_the_browser_shows_the_predictors_bars(session):
     dirs, out = session
     expected = Predictor.from_pretrained(dirs["mft"]).predict([FIRST_MESSAGE])[0]
     axes = expected["axes"]
-    first = [f"{axis[0]} {100 * p:.1f}%" for axis, p in axes.items()]
-    second = [f"{axis[1]} {100 * (1 - p):.1f}%" for axis, p in axes.items()]
-    assert out["first_axis_texts"] == first + second
+    assert out["first_axis_texts"] == [text for axis, p in axes.items()
+                                       for text in (f"{axis[0]} {100 * p:.1f}%", f"{axis[1]} {100 * (1 - p):.1f}%")]
     assert out["first_type"] == expected["type"]
     assert len(out["later_prediction_s"]) == 3 and out["server_alive"]
 

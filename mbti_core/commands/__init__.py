@@ -20,15 +20,19 @@ def add_checkpoint_argument(parser) -> None:
     )
 
 
-def load_predictor(path: str):
-    """The Predictor, with transformers' loading bars and notices kept off stderr."""
+def quiet_transformers() -> None:
+    """transformers' loading bars and notices off stderr (where the CLI reports errors)."""
     from transformers.utils import logging as hf_logging
-
-    from mbti_core.inference import Predictor
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
-    return Predictor.from_pretrained(path)
+
+
+def load_predictor(path: str):
+    """The checkpoint's predictor: ONNX when the folder has an export (no torch import), else torch."""
+    from mbti_core.onnx_predictor import load_predictor as load
+
+    return load(path, before_torch=quiet_transformers)
 
 
 def fail(message: str) -> int:

@@ -122,12 +122,12 @@ def main(args) -> int:
     except (FileNotFoundError, ValueError) as error:
         return fail(str(error))
     # Several texts: score the good ones together, report the bad ones in place.
-    from mbti_core.inference import _check_text, preprocess
+    from mbti_core.predictor_base import check_text, preprocess
 
     usable = []
     for text in texts:
         try:
-            usable.append(bool(preprocess(_check_text(text))))
+            usable.append(bool(preprocess(check_text(text))))
         except ValueError:
             usable.append(False)
     good = [text for text, ok in zip(texts, usable) if ok]

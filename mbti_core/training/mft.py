@@ -75,6 +75,7 @@ class MFTConfig:
     writer_weighting: str = "none"          # none | sqrt | inverse: down-weight prolific writers in the loss
     max_texts_per_writer: int | None = None # cap each writer's training texts
     tune_thresholds: bool = True            # per-axis thresholds chosen on validation, shipped in the checkpoint
+    export_onnx: bool = True                # ONNX graphs beside the shipped checkpoint (the app's fast start)
     # Run mechanics.
     mixed_precision: str = "auto"
     eval_batch_size: int = 256
@@ -258,8 +259,9 @@ def write_outputs(config: MFTConfig, results: list[dict], data: dict, masked_sou
     seed_dir = Path(config.run_dir) / f"seed{best['seed']}"
     output = Path(config.output_dir)
     output.mkdir(parents=True, exist_ok=True)
-    for stale in output.glob("*.safetensors*"):
-        stale.unlink()
+    for pattern in ("*.safetensors*", "*.onnx", "onnx_export.json"):  # a smaller model must not keep old files
+        for stale in output.glob(pattern):
+            stale.unlink()
     for item in (seed_dir / "model").iterdir():
         shutil.copy2(item, output / item.name)
     summary = summarise(results)
@@ -281,6 +283,11 @@ def write_outputs(config: MFTConfig, results: list[dict], data: dict, masked_sou
               for r in results}
     (output / "curves.json").write_text(json.dumps(curves, indent=2, ensure_ascii=False) + "\n")
     update_report(config, results, summary)
+    if config.export_onnx:
+        from mbti_core.onnx_export import export_onnx
+
+        record = export_onnx(output)
+        logger.info("ONNX graphs exported to %s (max |onnxruntime - torch| %s)", output, record["max_abs_diff"])
     return metrics
 
 
@@ -373,6 +380,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-tune-thresholds", action="store_true", help="keep 0.5 on every axis")
     parser.add_argument("--limit-train", type=int, default=None, help="subsample training texts (whole writers)")
     parser.add_argument("--limit-masked", type=int, default=None, help="use at most this many phase-2 masked sentences")
+    parser.add_argument("--no-export-onnx", action="store_true",
+                        help="skip the ONNX graphs beside the shipped checkpoint (then the app serves it with torch)")
     parser.add_argument("--no-progress", action="store_true")
 
 
@@ -392,6 +401,7 @@ def config_from_args(args, mode: str) -> MFTConfig:
         base_model=args.base_model, data_dir=args.data_dir, output_dir=args.output_dir, run_dir=args.run_dir,
         report_path=args.report, masked_file=args.masked, resume=args.resume, **phases,
         include_posts=not args.comments_only, tune_thresholds=not args.no_tune_thresholds,
+        export_onnx=not args.no_export_onnx,
     )
     for key, value in (("seeds", args.seeds), ("max_length", args.max_length), ("writer_weighting", args.writer_weighting),
                        ("max_texts_per_writer", args.max_texts_per_writer), ("limit_train", args.limit_train),

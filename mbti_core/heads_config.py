@@ -1,0 +1,50 @@
+"""``mbti_heads.json``: what an MBTI checkpoint holds besides the encoder's own ``config.json``.
+
+Torch-free, so the ONNX serving path (``mbti_core.onnx_predictor``) reads it without importing torch.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from mbti_core.types import AXES, TYPES
+
+HEADS_CONFIG_NAME = "mbti_heads.json"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class HeadsConfig:
+    """Head sizes, which heads exist, max length and decision thresholds of one checkpoint."""
+
+    classifier_sizes: list[int] = field(default_factory=lambda: [512, 256, 128])
+    classifier_dropout: float = 0.1
+    type_embedding_dim: int = 128
+    num_types: int = len(TYPES)
+    max_length: int = 128
+    # Decision thresholds per axis on P(first letter); tuned on validation when the run asks for it.
+    thresholds: list[float] = field(default_factory=lambda: [0.5, 0.5, 0.5, 0.5])
+    has_classifier: bool = True
+    has_type_mlm: bool = False
+    axes: list[str] = field(default_factory=lambda: list(AXES))
+    types: list[str] = field(default_factory=lambda: list(TYPES))
+    base_model: str | None = None
+    format_version: int = FORMAT_VERSION
+
+    def save(self, directory: str | Path) -> None:
+        path = Path(directory) / HEADS_CONFIG_NAME
+        path.write_text(json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: str | Path) -> "HeadsConfig":
+        path = Path(directory) / HEADS_CONFIG_NAME
+        if not path.is_file():
+            raise FileNotFoundError(f"not an MBTI checkpoint (no {HEADS_CONFIG_NAME}): {Path(directory)}")
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("format_version", 1) > FORMAT_VERSION:
+            raise ValueError(f"{path}: format_version {data['format_version']} is newer than this code understands")
+        if data.get("types", list(TYPES)) != list(TYPES):
+            raise ValueError(f"{path}: type order differs from mbti_core.types.TYPES")
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in data.items() if k in known})

@@ -1,0 +1,262 @@
+"""What every predictor shares, torch-free: input checks and preprocessing, results from axis logits, and
+type-conditioned fill-mask from vocabulary logits.
+
+``Predictor`` (``mbti_core.inference``, torch + transformers) and ``OnnxPredictor``
+(``mbti_core.onnx_predictor``, onnxruntime) subclass ``BasePredictor`` and only supply the two model calls:
+``_axis_logits_batch`` (texts -> [n, 4] axis logits) and ``_mask_logits`` (one masked text, several types ->
+[types, vocab] logits). Everything a user sees is computed here, once, so both backends give the same
+results by construction (and tests hold their logits to each other).
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from mbti_core.data.mentions import mask_type_mentions
+from mbti_core.data.text import normalise_text
+from mbti_core.encoding import MaskedEncoding, encode_masked_text
+from mbti_core.heads_config import HEADS_CONFIG_NAME
+from mbti_core.masking.format import MASK
+from mbti_core.types import AXES, TYPE_INDEX, TYPES, normalise_type, predicted_types, type_probabilities
+
+DEFAULT_FILL_TYPES = ("ISTJ", "ENFP", "INTJ", "ESFP")
+_MASK_SPELLINGS = re.compile(r"\[mask\]|<mask>", re.IGNORECASE)
+_MASK_SENTINEL = "\ue000"  # a private-use character no preprocessing step touches
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+class FillMaskUnavailable(ValueError):
+    """The checkpoint has no type-conditioned MLM head (an FT checkpoint)."""
+
+
+class FillMaskResult(dict):
+    """``{TYPE: [{"token", "prob"}, ...]}`` (a plain dict for JSON) with ``.truncated`` and ``.text`` (the input
+    as the model saw it)."""
+
+    truncated: bool = False
+    text: str = ""
+
+
+def resolve_checkpoint(path_or_hub_id) -> Path:
+    """A local checkpoint folder, or a hub id downloaded (configs, safetensors, tokenizer, ONNX graphs only)."""
+    path = Path(path_or_hub_id).expanduser()
+    if path.is_dir():
+        if not (path / HEADS_CONFIG_NAME).is_file():
+            raise FileNotFoundError(f"not an MBTI checkpoint (no {HEADS_CONFIG_NAME}): {path}")
+        return path
+    value = str(path_or_hub_id)
+    local_looking = value.startswith((".", "/", "~")) or Path(value.split("/")[0]).is_dir()
+    if _HUB_ID.match(value) and not local_looking:
+        try:
+            from huggingface_hub import snapshot_download
+
+            # Only configs, safetensors, tokenizer files and ONNX graphs: never a pickle.
+            return Path(snapshot_download(value, allow_patterns=["*.json", "*.safetensors", "*.txt", "*.model",
+                                                                 "*.onnx"]))
+        except Exception as error:  # offline, unknown repo, ...: one clear message
+            raise FileNotFoundError(
+                f"checkpoint not found: {value!r} is not a local folder and could not be fetched from the "
+                f"Hugging Face hub ({type(error).__name__}: {error})"
+            ) from error
+    raise FileNotFoundError(f"checkpoint directory not found: {path}")
+
+
+def check_text(text, what: str = "text") -> str:
+    if not isinstance(text, str):
+        raise ValueError(f"{what} must be a string, got {type(text).__name__}")
+    if not text.strip():
+        raise ValueError(f"{what} is empty (or only whitespace): give a message to analyse")
+    return text
+
+
+def preprocess(text: str) -> str:
+    """The training preprocessing: NFC/whitespace normalisation, then MBTI mentions -> [TYPE]."""
+    return mask_type_mentions(normalise_text(text))
+
+
+def preprocess_masked(text: str) -> str:
+    """As ``preprocess``, keeping the one [MASK] (any case, or RoBERTa's <mask>) intact."""
+    text = _MASK_SPELLINGS.sub(_MASK_SENTINEL, normalise_text(text))
+    count = text.count(_MASK_SENTINEL)
+    if count != 1:
+        raise ValueError(
+            f"the text must contain exactly one {MASK} (found {count}): e.g. '할 일은 미리미리 {MASK}야 마음이 편하지'"
+        )
+    return mask_type_mentions(text).replace(_MASK_SENTINEL, MASK)
+
+
+def _top(values: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` largest values, largest first."""
+    k = min(k, len(values))
+    index = np.argpartition(-values, k - 1)[:k]
+    return index[np.argsort(-values[index], kind="stable")]
+
+
+class BasePredictor:
+    """Subclasses set ``tokenizer``, ``max_length``, ``thresholds``, ``source``, ``vocab_size`` and
+    ``has_fill_mask``, and implement ``_axis_logits_batch`` and ``_mask_logits``."""
+
+    tokenizer = None
+    max_length: int = 128
+    thresholds: list[float]
+    source: str = ""
+    vocab_size: int = 0
+    load_seconds: float | None = None
+
+    @property
+    def has_fill_mask(self) -> bool:
+        raise NotImplementedError
+
+    def _axis_logits_batch(self, prepared: list[str]) -> tuple[np.ndarray, list[bool]]:
+        """Preprocessed texts -> (axis logits [n, 4] float32, truncated flags)."""
+        raise NotImplementedError
+
+    def _mask_logits(self, encoding: MaskedEncoding, type_ids: np.ndarray) -> np.ndarray:
+        """One encoded masked text and type indices [t] -> vocabulary logits [t, vocab] at its [MASK]."""
+        raise NotImplementedError
+
+    # -- classification ---------------------------------------------------------------------------------------
+    def axis_logits(self, texts, batch_size: int = 64) -> tuple[np.ndarray, list[bool], list[str]]:
+        """Axis logits [N, 4] for raw texts (preprocessed here), with truncation flags and model inputs."""
+        if isinstance(texts, str):
+            texts = [texts]
+        if texts is None or not hasattr(texts, "__iter__"):
+            raise ValueError(f"texts must be a string or a list of strings, got {type(texts).__name__}")
+        texts = list(texts)
+        if not texts:
+            raise ValueError("no texts given")
+        prepared = []
+        for index, text in enumerate(texts):
+            check_text(text, f"text {index + 1}" if len(texts) > 1 else "text")
+            clean = preprocess(text)
+            if not clean:
+                raise ValueError(f"text {index + 1} has nothing left to analyse after normalisation")
+            prepared.append(clean)
+        logits = np.zeros((len(prepared), len(AXES)), dtype=np.float32)
+        truncated: list[bool] = [False] * len(prepared)
+        order = np.argsort([len(t) for t in prepared], kind="stable")  # similar lengths batch together
+        for start in range(0, len(prepared), batch_size):
+            index = order[start:start + batch_size]
+            logits[index], cut = self._axis_logits_batch([prepared[i] for i in index])
+            for i, flag in zip(index, cut):
+                truncated[i] = flag
+        return logits, truncated, prepared
+
+    def _result(self, text: str, axis_logits: np.ndarray) -> dict:
+        probs = 1.0 / (1.0 + np.exp(-axis_logits.astype(np.float64)))
+        distribution = type_probabilities(probs)
+        return {
+            "text": text,
+            "type": predicted_types(probs, self.thresholds)[0],
+            "axes": {axis: float(p) for axis, p in zip(AXES, probs)},
+            "types": {mbti: float(p) for mbti, p in zip(TYPES, distribution)},
+        }
+
+    def predict(self, texts, batch_size: int = 64) -> list[dict]:
+        """One result per text (a single string gives a list of one)."""
+        if isinstance(texts, str):
+            texts = [texts]
+        logits, truncated, _ = self.axis_logits(texts, batch_size)
+        results = []
+        for text, row, cut in zip(texts, logits, truncated):
+            result = self._result(text, row)
+            result["truncated"] = cut
+            results.append(result)
+        return results
+
+    def predict_person(self, texts, batch_size: int = 64) -> dict:
+        """One prediction for several messages of one writer (blank messages are skipped and counted)."""
+        if isinstance(texts, str):
+            texts = [texts]
+        messages = [t for t in texts if isinstance(t, str) and t.strip() and preprocess(t)]
+        skipped = len(list(texts)) - len(messages)
+        if not messages:
+            raise ValueError("no non-empty messages to analyse")
+        logits, truncated, _ = self.axis_logits(messages, batch_size)
+        person = self._result("\n".join(messages), logits.mean(axis=0))
+        person.update(
+            n_messages=len(messages), skipped_messages=skipped, aggregation="mean of axis logits",
+            messages=[{**self._result(m, row), "truncated": cut} for m, row, cut in zip(messages, logits, truncated)],
+        )
+        return person
+
+    # -- type-conditioned fill-mask ---------------------------------------------------------------------------
+    @staticmethod
+    def _display_token(token: str) -> str:
+        for marker in ("##", "Ġ", "▁"):
+            if token.startswith(marker) and len(token) > len(marker):
+                return token[len(marker):]
+        return token
+
+    @property
+    def _special_ids(self) -> np.ndarray:
+        return np.array(sorted(set(self.tokenizer.all_special_ids)), dtype=np.int64)
+
+    def _type_probabilities(self, text: str, types: list[str]) -> tuple[np.ndarray, MaskedEncoding, str]:
+        """Vocabulary probabilities at the one [MASK] of ``text`` for each type (special tokens excluded): the
+        encoder runs once, the type-conditioned head once per type. Returns (probs [types, vocab], encoding, text)."""
+        if not self.has_fill_mask:
+            raise FillMaskUnavailable(
+                f"{self.source or 'this checkpoint'} has no type-conditioned MLM head (an FT model is trained "
+                "without phase 2); use the MFT checkpoint for fill-mask"
+            )
+        check_text(text)
+        prepared = preprocess_masked(text)
+        encoding = encode_masked_text(self.tokenizer, prepared, 1, self.max_length)
+        logits = self._mask_logits(encoding, np.array([TYPE_INDEX[t] for t in types], dtype=np.int64))
+        logits = logits.astype(np.float32, copy=True)
+        logits[:, self._special_ids] = -np.inf  # special tokens ([CLS], [PAD], [TYPE], ...) are never offered
+        logits -= logits.max(axis=-1, keepdims=True)
+        probs = np.exp(logits)
+        return probs / probs.sum(axis=-1, keepdims=True), encoding, prepared
+
+    def _check_types_and_k(self, types, top_k: int) -> list[str]:
+        if isinstance(types, str):
+            types = [types]
+        types = [normalise_type(t) for t in types]  # ValueError naming the bad type
+        if not types:
+            raise ValueError("give at least one MBTI type")
+        offered = self.vocab_size - len(self._special_ids)
+        if not isinstance(top_k, int) or not 1 <= top_k <= offered:
+            raise ValueError(f"top_k must be an integer between 1 and {offered}, got {top_k!r}")
+        return types
+
+    def _rows(self, ids: np.ndarray, values: dict[str, np.ndarray]) -> list[dict]:
+        tokens = self.tokenizer.convert_ids_to_tokens([int(i) for i in ids])
+        return [{"token": self._display_token(token), **{name: float(column[i]) for name, column in values.items()}}
+                for i, token in enumerate(tokens)]
+
+    def fill_mask(self, text: str, types=DEFAULT_FILL_TYPES, top_k: int = 5) -> FillMaskResult:
+        """For each type, the ``top_k`` most probable words at the one [MASK]: ``{TYPE: [{"token", "prob"}]}``."""
+        types = self._check_types_and_k(types, top_k)
+        probs, encoding, prepared = self._type_probabilities(text, types)
+        result = FillMaskResult()
+        for row, mbti in enumerate(types):
+            top = _top(probs[row], top_k)
+            result[mbti] = self._rows(top, {"prob": probs[row, top]})
+        result.truncated = encoding.truncated
+        result.text = prepared
+        return result
+
+    def raised_words(self, text: str, types=DEFAULT_FILL_TYPES, top_k: int = 5, candidates: int = 200) -> FillMaskResult:
+        """For each type, the words the type embedding raises most at the [MASK]: ``{TYPE: [{"token", "prob",
+        "lift"}]}`` with lift = p(word | type) / mean over the 16 types of p(word | t) (1.0 = no change), among
+        the ``candidates`` most probable words of that 16-type mean (ratios of rare words are noise). It shows
+        what the type changes even when every type's most probable words are the same."""
+        types = self._check_types_and_k(types, top_k)
+        if not isinstance(candidates, int) or candidates < top_k:
+            raise ValueError(f"candidates must be an integer >= top_k ({top_k}), got {candidates!r}")
+        probs, encoding, prepared = self._type_probabilities(text, list(TYPES))
+        mean = probs.mean(0)
+        pool = _top(mean, min(candidates, int((mean > 0).sum())))
+        result = FillMaskResult()
+        for mbti in types:
+            row = probs[TYPES.index(mbti), pool]
+            lift = row / mean[pool]
+            order = _top(lift, top_k)
+            result[mbti] = self._rows(pool[order], {"prob": row[order], "lift": lift[order]})
+        result.truncated = encoding.truncated
+        result.text = prepared
+        return result
