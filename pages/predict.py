@@ -52,13 +52,17 @@ def _results(run):
     return outputs
 
 
-if input_mode.startswith("한 메시지"):
+@st.fragment
+def message_mode() -> None:
+    """One message: a fragment, so that a new message reruns only this part of the page (less to send and
+    redraw per prediction; the model and input switches above keep their state)."""
     st.markdown("**예시 메시지 · Examples** (눌러서 넣기 / click to use)")
     example_columns = st.columns(len(EXAMPLE_MESSAGES))
     for index, (column, example) in enumerate(zip(example_columns, EXAMPLE_MESSAGES)):
         column.button(example if len(example) <= 22 else example[:21] + "…", key=f"example_{index}",
                       on_click=_set_message, args=(example,), help=example, width="stretch")
-    submitted = st.chat_input("메시지를 입력하세요 · Type a chat message", key="chat")
+    with st.bottom:  # pinned under the page, as in a chat app (a bare chat_input in a fragment would sit inline)
+        submitted = st.chat_input("메시지를 입력하세요 · Type a chat message", key="chat")
     if submitted is not None:
         st.session_state["message"] = submitted
     message = st.session_state.get("message")
@@ -84,6 +88,10 @@ if input_mode.startswith("한 메시지"):
                     return results[0]
 
                 _results(one)
+
+
+if input_mode.startswith("한 메시지"):
+    message_mode()
 else:
     st.markdown("한 사람의 메시지를 한 줄에 하나씩, 또는 카카오톡 대화 내보내기(.txt) 내용을 붙여 넣으세요. "
                 "여러 메시지를 모아 하나의 예측을 내요 (축별 log-odds 평균). / Paste one person's messages, one per "

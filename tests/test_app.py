@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from mbti_core import app_support
 from mbti_core.app_support import DEFAULT_FILL_TYPES, EXAMPLE_MESSAGES, FILL_MASK_EXAMPLE, unique_tokens
-from mbti_core.inference import Predictor
+from mbti_core.onnx_predictor import OnnxPredictor, load_predictor
 from mbti_core.types import AXES, TYPES
 from tests.app_checkpoints import tiny_app_dirs
 from tests.apptest_helpers import chart, texts
@@ -44,7 +44,11 @@ def app_env(dirs, monkeypatch):
 
 @pytest.fixture(scope="module")
 def predictors(dirs):
-    return {mode: Predictor.from_pretrained(dirs[mode]) for mode in ("mft", "ft")}
+    """What the app serves: the ONNX export that train.py writes beside each checkpoint (tests/test_onnx.py
+    holds it to the torch Predictor)."""
+    predictors = {mode: load_predictor(dirs[mode]) for mode in ("mft", "ft")}
+    assert all(isinstance(p, OnnxPredictor) for p in predictors.values())
+    return predictors
 
 
 def new_app() -> AppTest:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from mbti_core.app_support import DEFAULT_FILL_TYPES
-from mbti_core.inference import Predictor
+from mbti_core.onnx_predictor import load_predictor
 from tests.app_checkpoints import tiny_app_dirs
 from tests.browser_timing import CHROMIUM, FIRST_MESSAGE, ROOT, run_session
 
@@ -53,7 +53,7 @@ def test_korean_font_is_installed():
 
 def test_first_prediction_in_the_browser_shows_the_predictors_bars(session):
     dirs, out = session
-    expected = Predictor.from_pretrained(dirs["mft"]).predict([FIRST_MESSAGE])[0]
+    expected = load_predictor(dirs["mft"]).predict([FIRST_MESSAGE])[0]
     axes = expected["axes"]
     assert out["first_axis_texts"] == [text for axis, p in axes.items()
                                        for text in (f"{axis[0]} {100 * p:.1f}%", f"{axis[1]} {100 * (1 - p):.1f}%")]
@@ -63,7 +63,7 @@ def test_first_prediction_in_the_browser_shows_the_predictors_bars(session):
 
 def test_both_models_side_by_side_in_the_browser(session):
     dirs, out = session
-    assert out["both_types"] == [Predictor.from_pretrained(dirs[m]).predict([FIRST_MESSAGE])[0]["type"]
+    assert out["both_types"] == [load_predictor(dirs[m]).predict([FIRST_MESSAGE])[0]["type"]
                                  for m in ("mft", "ft")]
 
 
