@@ -207,7 +207,7 @@ def read_table(source: str | Path | bytes, name: str | None = None, max_mb: floa
 def _row_problem(value) -> str | None:
     """Why a cell cannot be scored (None if it can). Same rules as the Predict page's input check."""
     from mbti_core.app_support import check_message
-    from mbti_core.inference import preprocess
+    from mbti_core.predictor_base import preprocess
 
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return "empty: no text in this row"

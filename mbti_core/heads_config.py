@@ -1,6 +1,7 @@
-"""``mbti_heads.json``: what an MBTI checkpoint holds besides the encoder's own ``config.json``.
+"""``mbti_heads.json``: what an MBTI checkpoint holds besides the encoder's own ``config.json``; and how to
+tell a sentiment checkpoint (``sentiment.json``) from an MBTI one.
 
-Torch-free, so the ONNX serving path (``mbti_core.onnx_predictor``) reads it without importing torch.
+Torch-free, so the ONNX serving path (``mbti_core.onnx_predictor``) and the CLI read them without importing torch.
 """
 from __future__ import annotations
 
@@ -11,7 +12,14 @@ from pathlib import Path
 from mbti_core.types import AXES, TYPES
 
 HEADS_CONFIG_NAME = "mbti_heads.json"
+SENTIMENT_CONFIG_NAME = "sentiment.json"
 FORMAT_VERSION = 1
+
+
+def is_sentiment_checkpoint(path) -> bool:
+    """True for a local folder written by ``sentiment.save_sentiment_checkpoint`` (it holds ``sentiment.json``)."""
+    folder = Path(str(path)).expanduser()
+    return folder.is_dir() and (folder / SENTIMENT_CONFIG_NAME).is_file()
 
 
 @dataclass

@@ -24,15 +24,10 @@ import torch
 from mbti_core.data.text import normalise_text
 from mbti_core.modeling import encode_texts
 
-SENTIMENT_CONFIG_NAME = "sentiment.json"
+from mbti_core.heads_config import SENTIMENT_CONFIG_NAME, is_sentiment_checkpoint  # noqa: F401  (torch-free)
+
 LABELS = ("negative", "positive")
 FORMAT_VERSION = 1
-
-
-def is_sentiment_checkpoint(path) -> bool:
-    """True for a local folder written by ``save_sentiment_checkpoint`` (it holds ``sentiment.json``)."""
-    folder = Path(str(path)).expanduser()
-    return folder.is_dir() and (folder / SENTIMENT_CONFIG_NAME).is_file()
 
 
 def save_sentiment_checkpoint(model, tokenizer, output_dir, *, max_length: int, metadata: dict | None = None) -> Path:

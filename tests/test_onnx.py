@@ -125,6 +125,17 @@ def test_serving_imports_neither_torch_nor_transformers(exported):
     assert out.stdout.split() == ["OnnxPredictor", "False", "False"]
 
 
+@pytest.mark.parametrize("command", [["predict", "--text", "오늘 뭐 하지 ㅋㅋ"], ["fill-mask", "--text", "오늘은 [MASK] 좋아"]])
+def test_cli_serves_an_exported_checkpoint_without_torch(exported, command):
+    code = ("import sys; from mbti_core.cli import main; "
+            f"rc = main([{command[0]!r}, '--checkpoint', {str(exported['mft16'])!r}, *{command[1:]!r}]); "
+            "print(rc, 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.strip().splitlines()
+    assert lines[-1] == "0 False" and json.loads(lines[0])
+
+
 def test_retrained_weights_with_the_same_layout_are_read_by_the_old_graphs(exported, tmp_path):
     folder = copy_checkpoint(exported["mft16"], tmp_path / "mft16")
     before = OnnxPredictor.from_pretrained(folder).predict(TEXTS[:2])

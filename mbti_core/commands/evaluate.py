@@ -28,9 +28,11 @@ def add_arguments(parser) -> None:
 
 
 def main(args) -> int:
-    from mbti_core import sentiment
+    from mbti_core.heads_config import is_sentiment_checkpoint
 
-    if args.nsmc is not None or sentiment.is_sentiment_checkpoint(args.checkpoint):
+    if args.nsmc is not None or is_sentiment_checkpoint(args.checkpoint):
+        from mbti_core import sentiment  # torch: only for this kind of checkpoint
+
         if args.nsmc is None:
             return fail(f"{args.checkpoint} is a sentiment checkpoint: evaluate it with --nsmc FILE.jsonl.gz")
         try:

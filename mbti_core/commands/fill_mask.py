@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 
 from mbti_core.commands import add_checkpoint_argument, emit, fail, load_predictor
-from mbti_core.inference import DEFAULT_FILL_TYPES
+from mbti_core.predictor_base import DEFAULT_FILL_TYPES
 
 
 def add_arguments(parser) -> None:

@@ -108,9 +108,11 @@ def main(args) -> int:
         texts = [args.text] if args.text is not None else read_texts(args.input, args.column or "text")
         if not texts:
             return fail(f"no texts in {args.input}")
-        from mbti_core import sentiment
+        from mbti_core.heads_config import is_sentiment_checkpoint
 
-        if sentiment.is_sentiment_checkpoint(args.checkpoint):  # [P(negative), P(positive)] per text instead
+        if is_sentiment_checkpoint(args.checkpoint):  # [P(negative), P(positive)] per text instead
+            from mbti_core import sentiment  # torch: only for this kind of checkpoint
+
             return sentiment.predict_command(args, texts)
         predictor = load_predictor(args.checkpoint)
         if args.person:
