@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mbti_core.encoding import encode_batch
+
 EXPORT_INFO_NAME = "onnx_export.json"
 CLASSIFIER_GRAPH = "classifier.onnx"
 FILL_MASK_GRAPH = "fill_mask.onnx"
@@ -226,12 +228,15 @@ def export_onnx(checkpoint) -> dict:
     reference = Predictor.from_pretrained(directory, device="cpu")
     model = reference.model.float().eval()
     classifier, fill_mask = _graphs(model)
-    ids = torch.tensor([[2, 100, 200, 300, 3], [2, 400, 500, 3, 0]])
+    info_path = directory / EXPORT_INFO_NAME
+    info_path.unlink(missing_ok=True)  # until the new graphs are checked, the folder is served by torch
+    sample_ids, sample_mask, _ = encode_batch(reference.tokenizer, CHECK_TEXTS[:2], 16)  # real inputs to trace
+    ids, attention = torch.from_numpy(sample_ids), torch.from_numpy(sample_mask)
     record = {"format": EXPORT_FORMAT, "graphs": {}, "torch": torch.__version__,
               "onnxruntime": onnxruntime.__version__,
               "safetensors_headers": {p.name: header_digest(p) for p in _safetensors_files(directory)}}
     with torch.inference_mode():
-        proto = _export(classifier, (ids, (ids != 0).long()), ["input_ids", "attention_mask"], "axis_logits",
+        proto = _export(classifier, (ids, attention), ["input_ids", "attention_mask"], "axis_logits",
                         {"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"}})
         record["graphs"]["classifier"] = {"file": CLASSIFIER_GRAPH, **link_to_safetensors(proto, directory)}
         _save_atomically(proto, directory / CLASSIFIER_GRAPH)
@@ -244,7 +249,6 @@ def export_onnx(checkpoint) -> dict:
             _save_atomically(proto, stale_fill)
         elif stale_fill.exists():
             stale_fill.unlink()
-    info_path = directory / EXPORT_INFO_NAME
     info_path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     try:
         record["max_abs_diff"] = compare_backends(reference, OnnxPredictor.from_pretrained(directory))
