@@ -94,13 +94,18 @@ def test_html_escapes_the_text():
     assert "&lt;b&gt;hi&lt;/b&gt;" in html and "<b>hi" not in html and " &amp;" in html
 
 
-def test_predict_page_explains_when_opened(tmp_path_factory, monkeypatch):
-    """The Predict page's "Why this type?" expander computes the attributions only when opened, then shows them."""
+@pytest.mark.parametrize("served_by", ["torch", "onnx"])
+def test_predict_page_explains_when_opened(tmp_path_factory, monkeypatch, served_by):
+    """The Predict page's "Why this type?" expander computes the attributions only when opened, then shows them;
+    with an ONNX-served model, through its torch twin (same weights, same attributions)."""
     from pathlib import Path
 
     from streamlit.testing.v1 import AppTest
 
-    dirs = random_checkpoint_dirs(tmp_path_factory)
+    from tests.app_checkpoints import tiny_app_dirs
+
+    dirs = random_checkpoint_dirs(tmp_path_factory) if served_by == "torch" else tiny_app_dirs(tmp_path_factory)
+    assert ((dirs["mft"] / "onnx_export.json").is_file()) == (served_by == "onnx")
     monkeypatch.setenv("MBTI_CHECKPOINT_DIR", str(dirs["checkpoints"]))
     for name in ("MBTI_MFT_CHECKPOINT", "MBTI_FT_CHECKPOINT"):
         monkeypatch.delenv(name, raising=False)
