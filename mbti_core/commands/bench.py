@@ -3,8 +3,9 @@
 Measures (after warm-up) p50/p95 in milliseconds of: one message, a batch of 64 messages, fill-mask for 4
 types, an explanation (``Predictor.explain``, integrated gradients) of a 50-token message; batch scoring
 throughput in messages/s (``mbti_core.batch.score_table`` on ``--batch-messages`` chat messages, the median of
-3 runs, input checks included); the time to load the checkpoint (imports included: it is what a fresh process waits for); and the process's
-peak resident memory. ``--backend`` picks onnxruntime or torch (default: as the app, ONNX when exported).
+3 runs, input checks included); the time to load the checkpoint (imports included: what a fresh process waits
+for); and the process's peak resident memory. ``--backend`` picks onnxruntime or torch (default: as the app,
+ONNX when the folder has an export).
 Targets (issue 8): batch scoring >= 200 messages/s and an explanation <= 1 s on the CI CPU. Runs on CPU unless
 ``--device`` says otherwise; ``--threads`` pins the intra-op threads (default: the backend's choice).
 """
