@@ -61,14 +61,14 @@ stage sentiment $PY train.py nsmc "${common[@]}" --no-tfidf --run-dir "$RUN/sent
     --report "$REPORTS/sentiment.json" $SENTIMENT_ARGS &
 for seed in $SEEDS; do
     stage mft-seed$seed $PY train.py mft "${common[@]}" --seeds $seed --masked "$RUN/phase2_logodds.jsonl" --run-dir "$RUN/mft" \
-        --output-dir "$RUN/out/mft-seed$seed" --report "$RUN/out/mft-seed$seed.json" $FINETUNE_ARGS &
+        --output-dir "$RUN/out/mft-seed$seed" --report "$RUN/out/mft-seed$seed.json" --no-export-onnx $FINETUNE_ARGS &
     stage ft-seed$seed $PY train.py ft "${common[@]}" --seeds $seed --run-dir "$RUN/ft" \
-        --output-dir "$RUN/out/ft-seed$seed" --report "$RUN/out/ft-seed$seed.json" $FINETUNE_ARGS &
+        --output-dir "$RUN/out/ft-seed$seed" --report "$RUN/out/ft-seed$seed.json" --no-export-onnx $FINETUNE_ARGS &
 done
 variant() {  # variant NAME MODE OPTIONS...: one seed (the first), its own run dir and report
     local name=$1 mode=$2; shift 2
     stage variant-$name $PY train.py $mode "${common[@]}" --seeds ${SEEDS%% *} --run-dir "$RUN/variants/$name" \
-        --output-dir "$RUN/variants/$name/out" --report "$RUN/variants/$name.json" $FINETUNE_ARGS "$@" &
+        --output-dir "$RUN/variants/$name/out" --report "$RUN/variants/$name.json" --no-export-onnx $FINETUNE_ARGS "$@" &
 }
 variant ft-sqrt-weighting ft --writer-weighting sqrt
 variant ft-cap50 ft --max-texts-per-writer 50
@@ -79,7 +79,8 @@ for size in $SCALING_SIZES; do  # one process per size; they merge into one repo
 done
 wait
 
-# 4. collect the seeds (finished seeds are reused by --resume): ship the best validation seed, mean ± std.
+# 4. collect the seeds (finished seeds are reused by --resume): ship the best validation seed, mean ± std, and
+#    its ONNX graphs (the app's fast start; only the shipped folders need them).
 for mode in mft ft; do
     extra=(); [ $mode = mft ] && extra=(--masked "$RUN/phase2_logodds.jsonl")
     stage collect-$mode $PY train.py $mode "${common[@]}" --seeds $SEEDS --resume --run-dir "$RUN/$mode" "${extra[@]}" \
