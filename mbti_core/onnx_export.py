@@ -36,6 +36,7 @@ from mbti_core.encoding import encode_batch
 EXPORT_INFO_NAME = "onnx_export.json"
 CLASSIFIER_GRAPH = "classifier.onnx"
 FILL_MASK_GRAPH = "fill_mask.onnx"
+SENTIMENT_GRAPH = "sentiment.onnx"
 EXPORT_FORMAT = 1
 TOLERANCE = 2e-3  # max |onnxruntime - torch| over the check texts' logits (fp32 both; kernels differ)
 CHECK_TEXTS = [
@@ -68,15 +69,17 @@ def _safetensors_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.glob("*.safetensors") if p.is_file())
 
 
-# Graph initializer name prefix (the wrapper's ``model`` attribute + the MBTIModel part) -> the files holding it.
-_PARAMETER_FILES = {"model.encoder.": "model*.safetensors", "model.classifier.": "classifier_head.safetensors",
-                    "model.type_mlm.": "type_mlm_head.safetensors"}
+# Graph initializer name prefix (the wrapper's ``model`` attribute + the model's own names) -> the files holding
+# those parameters: an MBTI checkpoint keeps its heads apart; a sentiment checkpoint is one HF model.
+MBTI_PARAMETER_FILES = {"model.encoder.": "model*.safetensors", "model.classifier.": "classifier_head.safetensors",
+                        "model.type_mlm.": "type_mlm_head.safetensors"}
+SENTIMENT_PARAMETER_FILES = {"model.": "model*.safetensors"}
 
 
-def _stored_tensors(directory: Path) -> dict[str, dict[str, tuple]]:
+def _stored_tensors(directory: Path, parameter_files: dict[str, str]) -> dict[str, dict[str, tuple]]:
     """file pattern -> {key: (file name, dtype name, shape, absolute offset, length)} of the folder's safetensors."""
     stored: dict[str, dict[str, tuple]] = {}
-    for pattern in _PARAMETER_FILES.values():
+    for pattern in parameter_files.values():
         entries = stored.setdefault(pattern, {})
         for path in sorted(directory.glob(pattern)):
             header, data_start, _ = safetensors_header(path)
@@ -86,25 +89,25 @@ def _stored_tensors(directory: Path) -> dict[str, dict[str, tuple]]:
     return stored
 
 
-def link_to_safetensors(model_proto, directory: Path) -> dict:
+def link_to_safetensors(model_proto, directory: Path, parameter_files: dict[str, str] = MBTI_PARAMETER_FILES) -> dict:
     """Replace each parameter initializer of the graph by an external reference to the same tensor's bytes in the
     checkpoint's safetensors file + a Cast to float32, matched by name and checked equal. Returns counts."""
     import onnx
     from onnx import helper, numpy_helper
 
-    stored = _stored_tensors(directory)
+    stored = _stored_tensors(directory, parameter_files)
     graph = model_proto.graph
     kept, added_nodes, linked, inline_bytes = [], [], 0, 0
     for init in graph.initializer:
-        prefix = next((p for p in _PARAMETER_FILES if init.name.startswith(p)), None)
+        prefix = next((p for p in parameter_files if init.name.startswith(p)), None)
         if prefix is None or init.data_type != onnx.TensorProto.FLOAT:  # constants, integer buffers (position ids)
             kept.append(init)
             inline_bytes += init.ByteSize()
             continue
         key = init.name[len(prefix):]
-        if key not in stored[_PARAMETER_FILES[prefix]]:
-            raise ValueError(f"{directory}: parameter {key!r} is not in {_PARAMETER_FILES[prefix]}; cannot link {init.name}")
-        file_name, dtype, shape, offset, length = stored[_PARAMETER_FILES[prefix]][key]
+        if key not in stored[parameter_files[prefix]]:
+            raise ValueError(f"{directory}: parameter {key!r} is not in {parameter_files[prefix]}; cannot link {init.name}")
+        file_name, dtype, shape, offset, length = stored[parameter_files[prefix]][key]
         numpy_dtype, onnx_dtype = _SAFETENSORS_DTYPES.get(dtype, (None, None))
         if numpy_dtype is None or shape != tuple(init.dims):
             raise ValueError(f"{directory}: {key} in {file_name} is {dtype} {list(shape)}, the graph has {list(init.dims)}")
@@ -155,6 +158,20 @@ def _graphs(model):
             return self.model.type_mlm_logits(at_mask, type_ids)
 
     return ClassifierGraph(model).eval(), FillMaskGraph(model).eval()
+
+
+def _sentiment_graph(model):
+    from torch import nn
+
+    class SentimentGraph(nn.Module):
+        def __init__(self, sequence_classifier):
+            super().__init__()
+            self.model = sequence_classifier
+
+        def forward(self, input_ids, attention_mask):
+            return self.model(input_ids=input_ids, attention_mask=attention_mask).logits
+
+    return SentimentGraph(model).eval()
 
 
 def _export(module, args: tuple, input_names: list[str], output_name: str, dynamic_shapes: dict):
@@ -211,13 +228,13 @@ def check_tokenizer(directory: Path) -> None:
 
 
 def export_onnx(checkpoint) -> dict:
-    """Write the graphs and ``onnx_export.json`` into the checkpoint folder; returns that record."""
+    """Write the graphs and ``onnx_export.json`` into the checkpoint folder (an MBTI or a sentiment checkpoint);
+    returns that record."""
     import onnxruntime
     import torch
     from transformers.utils import logging as hf_logging
 
-    from mbti_core.inference import Predictor
-    from mbti_core.onnx_predictor import OnnxPredictor
+    from mbti_core.heads_config import is_sentiment_checkpoint
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
@@ -225,33 +242,17 @@ def export_onnx(checkpoint) -> dict:
     if not directory.is_dir():
         raise FileNotFoundError(f"checkpoint directory not found: {directory} (export needs a local folder)")
     check_tokenizer(directory)
-    reference = Predictor.from_pretrained(directory, device="cpu")
-    model = reference.model.float().eval()
-    classifier, fill_mask = _graphs(model)
     info_path = directory / EXPORT_INFO_NAME
     info_path.unlink(missing_ok=True)  # until the new graphs are checked, the folder is served by torch
-    sample_ids, sample_mask, _ = encode_batch(reference.tokenizer, CHECK_TEXTS[:2], 16)  # real inputs to trace
-    ids, attention = torch.from_numpy(sample_ids), torch.from_numpy(sample_mask)
     record = {"format": EXPORT_FORMAT, "graphs": {}, "torch": torch.__version__,
               "onnxruntime": onnxruntime.__version__,
               "safetensors_headers": {p.name: header_digest(p) for p in _safetensors_files(directory)}}
     with torch.inference_mode():
-        proto = _export(classifier, (ids, attention), ["input_ids", "attention_mask"], "axis_logits",
-                        {"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"}})
-        record["graphs"]["classifier"] = {"file": CLASSIFIER_GRAPH, **link_to_safetensors(proto, directory)}
-        _save_atomically(proto, directory / CLASSIFIER_GRAPH)
-        stale_fill = directory / FILL_MASK_GRAPH
-        if reference.has_fill_mask:
-            proto = _export(fill_mask, (ids[:1], torch.tensor([2]), torch.tensor([0, 5, 9])),
-                            ["input_ids", "mask_position", "type_ids"], "vocabulary_logits",
-                            {"input_ids": {1: "sequence"}, "mask_position": None, "type_ids": {0: "types"}})
-            record["graphs"]["fill_mask"] = {"file": FILL_MASK_GRAPH, **link_to_safetensors(proto, directory)}
-            _save_atomically(proto, stale_fill)
-        elif stale_fill.exists():
-            stale_fill.unlink()
+        export_graphs = _export_sentiment_graphs if is_sentiment_checkpoint(directory) else _export_mbti_graphs
+        compare = export_graphs(directory, record["graphs"])
     info_path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     try:
-        record["max_abs_diff"] = compare_backends(reference, OnnxPredictor.from_pretrained(directory))
+        record["max_abs_diff"] = compare()
     except Exception:
         info_path.unlink()  # never leave graphs marked as usable that were not checked
         raise
@@ -260,6 +261,60 @@ def export_onnx(checkpoint) -> dict:
         raise ValueError(f"{directory}: onnxruntime differs from torch by {record['max_abs_diff']} (> {TOLERANCE})")
     info_path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     return record
+
+
+def _sample_inputs(tokenizer):
+    """Real tokenised inputs to trace with (two check texts, cut to 16 tokens)."""
+    import torch
+
+    ids, mask, _ = encode_batch(tokenizer, CHECK_TEXTS[:2], 16)
+    return torch.from_numpy(ids), torch.from_numpy(mask)
+
+
+def _export_mbti_graphs(directory: Path, graphs: dict):
+    """classifier.onnx (+ fill_mask.onnx for MFT); returns the check that compares them with torch."""
+    import torch
+
+    from mbti_core.inference import Predictor
+    from mbti_core.onnx_predictor import OnnxPredictor
+
+    reference = Predictor.from_pretrained(directory, device="cpu")
+    classifier, fill_mask = _graphs(reference.model.float().eval())
+    ids, attention = _sample_inputs(reference.tokenizer)
+    proto = _export(classifier, (ids, attention), ["input_ids", "attention_mask"], "axis_logits",
+                    {"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"}})
+    graphs["classifier"] = {"file": CLASSIFIER_GRAPH, **link_to_safetensors(proto, directory)}
+    _save_atomically(proto, directory / CLASSIFIER_GRAPH)
+    stale_fill = directory / FILL_MASK_GRAPH
+    if reference.has_fill_mask:
+        proto = _export(fill_mask, (ids[:1], torch.tensor([2]), torch.tensor([0, 5, 9])),
+                        ["input_ids", "mask_position", "type_ids"], "vocabulary_logits",
+                        {"input_ids": {1: "sequence"}, "mask_position": None, "type_ids": {0: "types"}})
+        graphs["fill_mask"] = {"file": FILL_MASK_GRAPH, **link_to_safetensors(proto, directory)}
+        _save_atomically(proto, stale_fill)
+    elif stale_fill.exists():
+        stale_fill.unlink()
+    return lambda: compare_backends(reference, OnnxPredictor.from_pretrained(directory))
+
+
+def _export_sentiment_graphs(directory: Path, graphs: dict):
+    """sentiment.onnx; returns the check that compares it with torch."""
+    from mbti_core.onnx_predictor import OnnxSentimentPredictor
+    from mbti_core.sentiment import SentimentPredictor
+
+    reference = SentimentPredictor.from_pretrained(directory, device="cpu")
+    proto = _export(_sentiment_graph(reference.model.float().eval()), _sample_inputs(reference.tokenizer),
+                    ["input_ids", "attention_mask"], "logits",
+                    {"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"}})
+    graphs["sentiment"] = {"file": SENTIMENT_GRAPH, **link_to_safetensors(proto, directory, SENTIMENT_PARAMETER_FILES)}
+    _save_atomically(proto, directory / SENTIMENT_GRAPH)
+
+    def compare() -> dict:
+        onnx_predictor = OnnxSentimentPredictor.from_pretrained(directory)
+        return {"probabilities": float(np.abs(reference.probabilities(CHECK_TEXTS)[0]
+                                              - onnx_predictor.probabilities(CHECK_TEXTS)[0]).max())}
+
+    return compare
 
 
 def compare_backends(torch_predictor, onnx_predictor) -> dict:

@@ -6,7 +6,8 @@ a small CPU: what makes the app's first prediction fast. ``explain`` needs gradi
 ``Predictor`` of the same folder on first use and hands the call to it.
 
 ``load_predictor(source, backend="auto")`` picks ONNX when the folder has an up-to-date export (see
-``mbti_core.onnx_export``) and onnxruntime is installed, torch otherwise.
+``mbti_core.onnx_export``) and onnxruntime is installed, torch otherwise. ``OnnxSentimentPredictor`` and
+``load_sentiment_predictor`` do the same for a sentiment checkpoint (``mbti_core.sentiment``).
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from mbti_core.fast_tokenizer import FastTokenizer
 from mbti_core.heads_config import HeadsConfig
 from mbti_core.onnx_export import EXPORT_FORMAT, EXPORT_INFO_NAME, header_digest
 from mbti_core.predictor_base import BasePredictor, resolve_checkpoint
+from mbti_core.sentiment import SentimentBase, read_sentiment_info
 
 BACKENDS = ("auto", "onnx", "torch")
 
@@ -122,22 +124,66 @@ class OnnxPredictor(BasePredictor):
         return self.torch_predictor().explain(text, **kwargs)
 
 
-def load_predictor(source, backend: str = "auto", device: str | None = None, before_torch=None):
-    """A predictor for ``source`` (folder or hub id): ``onnx``, ``torch``, or ``auto`` = ONNX when the folder
-    has a usable export and onnxruntime is installed (and no GPU device was asked for), else torch (a stale
-    export is reported as a warning). ``before_torch()`` runs before the torch path (e.g. to quiet logs)."""
+class OnnxSentimentPredictor(SentimentBase):
+    """A sentiment checkpoint's ``sentiment.onnx`` through onnxruntime: ``SentimentPredictor``'s results, no torch."""
+
+    def __init__(self, directory: str | Path, source: str = "", threads: int | None = None):
+        self.directory = Path(directory)
+        self.info = read_sentiment_info(self.directory)
+        export = read_export_info(self.directory)
+        if "sentiment" not in export["graphs"]:
+            raise OnnxExportUnusable(f"{directory}: the ONNX export has no sentiment graph; export again")
+        self.source = source or str(directory)
+        self.max_length = int(self.info.get("max_length", 128))
+        self.tokenizer = FastTokenizer.from_pretrained(self.directory)
+        self._session = _session(self.directory / export["graphs"]["sentiment"]["file"], threads)
+
+    @classmethod
+    def from_pretrained(cls, path, threads: int | None = None) -> "OnnxSentimentPredictor":
+        started = time.perf_counter()
+        predictor = cls(Path(str(path)).expanduser(), source=str(path), threads=threads)
+        predictor.load_seconds = time.perf_counter() - started
+        return predictor
+
+    def _logits_batch(self, prepared: list[str]) -> tuple[np.ndarray, list[bool]]:
+        input_ids, attention, truncated = encode_batch(self.tokenizer, prepared, self.max_length)
+        (logits,) = self._session.run(None, {"input_ids": input_ids, "attention_mask": attention})
+        return logits, truncated
+
+
+def _auto(load_onnx, load_torch, source, backend: str, device: str | None, before_torch):
+    """ONNX when asked or usable (``auto`` on CPU), else torch; a stale export is a warning, a missing one silent."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     if backend == "onnx" or (backend == "auto" and device in (None, "cpu")):
         try:
-            return OnnxPredictor.from_pretrained(source)
+            return load_onnx(source)
         except (OnnxExportUnusable, ImportError) as error:
             if backend == "onnx":
                 raise
             if not isinstance(error, ImportError) and (Path(str(source)).expanduser() / EXPORT_INFO_NAME).exists():
-                warnings.warn(f"{error}: using torch instead", stacklevel=2)
+                warnings.warn(f"{error}: using torch instead", stacklevel=3)
     if before_torch is not None:
         before_torch()
-    from mbti_core.inference import Predictor
+    return load_torch(source, device=device)
 
-    return Predictor.from_pretrained(source, device=device)
+
+def load_sentiment_predictor(source, backend: str = "auto", device: str | None = None, before_torch=None):
+    """``OnnxSentimentPredictor`` or ``sentiment.SentimentPredictor``, chosen as ``load_predictor`` chooses."""
+    from mbti_core.sentiment import SentimentPredictor  # the module is torch-free; its model loading is not
+
+    return _auto(OnnxSentimentPredictor.from_pretrained, SentimentPredictor.from_pretrained, source, backend, device,
+                 before_torch)
+
+
+def load_predictor(source, backend: str = "auto", device: str | None = None, before_torch=None):
+    """A predictor for ``source`` (folder or hub id): ``onnx``, ``torch``, or ``auto`` = ONNX when the folder
+    has a usable export and onnxruntime is installed (and no GPU device was asked for), else torch (a stale
+    export is reported as a warning). ``before_torch()`` runs before the torch path (e.g. to quiet logs)."""
+
+    def load_torch(path, device=None):
+        from mbti_core.inference import Predictor  # torch + transformers: only on this path
+
+        return Predictor.from_pretrained(path, device=device)
+
+    return _auto(OnnxPredictor.from_pretrained, load_torch, source, backend, device, before_torch)

@@ -9,6 +9,9 @@ Inputs get the normalisation of training (``normalise_text``: NFC, no invisible 
 words, as ``mbti_core.data.nsmc.read_reviews`` applied to the reviews) and the same checks and truncation as the
 MBTI ``Predictor``: empty text -> ValueError, long text cut to ``max_length`` tokens (flagged ``truncated``).
 
+``SentimentBase`` holds all of that, torch-free; ``SentimentPredictor`` runs the torch model and
+``onnx_predictor.OnnxSentimentPredictor`` the folder's ONNX export (``load_sentiment_predictor`` picks).
+
 Also here: the ``evaluate --nsmc`` and ``predict`` code paths for sentiment checkpoints (the command modules
 detect a sentiment checkpoint and call these), so those modules stay small.
 """
@@ -19,12 +22,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from mbti_core.data.text import normalise_text
-from mbti_core.modeling import encode_texts
-
-from mbti_core.heads_config import SENTIMENT_CONFIG_NAME, is_sentiment_checkpoint  # noqa: F401  (torch-free)
+from mbti_core.encoding import encode_batch
+from mbti_core.heads_config import SENTIMENT_CONFIG_NAME, is_sentiment_checkpoint  # noqa: F401
 
 LABELS = ("negative", "positive")
 FORMAT_VERSION = 1
@@ -57,53 +58,39 @@ def _check_text(text, what: str) -> str:
     return clean
 
 
-class SentimentPredictor:
-    def __init__(self, model, tokenizer, device: str | torch.device = "cpu", max_length: int = 128,
-                 source: str = "", info: dict | None = None):
-        self.model = model.to(device).eval()
-        self.tokenizer = tokenizer
-        self.device = torch.device(device)
-        self.max_length = int(max_length)
-        self.source = source
-        self.info = info or {}
-        self.load_seconds: float | None = None
+def read_sentiment_info(path) -> dict:
+    """A sentiment checkpoint folder's ``sentiment.json``, checked (FileNotFoundError / ValueError saying why)."""
+    folder = Path(str(path)).expanduser()
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"sentiment checkpoint not found: {folder} (train one with "
+            f"`python train.py nsmc --output-dir checkpoints/sentiment`)"
+        )
+    if not (folder / SENTIMENT_CONFIG_NAME).is_file():
+        raise ValueError(f"not a sentiment checkpoint (no {SENTIMENT_CONFIG_NAME}): {folder}")
+    try:
+        info = json.loads((folder / SENTIMENT_CONFIG_NAME).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{folder / SENTIMENT_CONFIG_NAME} is not valid JSON ({error.msg})") from error
+    if info.get("format_version", 1) > FORMAT_VERSION:
+        raise ValueError(f"{folder}: sentiment format_version {info['format_version']} is newer than this code")
+    return info
 
-    @classmethod
-    def from_pretrained(cls, path, device: str | None = None) -> "SentimentPredictor":
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-        started = time.perf_counter()
-        folder = Path(str(path)).expanduser()
-        if not folder.is_dir():
-            raise FileNotFoundError(
-                f"sentiment checkpoint not found: {folder} (train one with "
-                f"`python train.py nsmc --output-dir checkpoints/sentiment`)"
-            )
-        if not (folder / SENTIMENT_CONFIG_NAME).is_file():
-            raise ValueError(f"not a sentiment checkpoint (no {SENTIMENT_CONFIG_NAME}): {folder}")
-        try:
-            info = json.loads((folder / SENTIMENT_CONFIG_NAME).read_text(encoding="utf-8"))
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{folder / SENTIMENT_CONFIG_NAME} is not valid JSON ({error.msg})") from error
-        if info.get("format_version", 1) > FORMAT_VERSION:
-            raise ValueError(f"{folder}: sentiment format_version {info['format_version']} is newer than this code")
-        try:
-            model = AutoModelForSequenceClassification.from_pretrained(
-                str(folder), local_files_only=True, use_safetensors=True, dtype=torch.float32)
-            tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
-        except OSError as error:
-            raise FileNotFoundError(f"incomplete sentiment checkpoint {folder}: {error}") from error
-        if model.config.num_labels != len(LABELS):
-            raise ValueError(f"{folder}: expected a 2-label classifier, found {model.config.num_labels} labels")
-        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        predictor = cls(model, tokenizer, device, info.get("max_length", 128), source=str(path), info=info)
-        predictor.load_seconds = time.perf_counter() - started
-        return predictor
+class SentimentBase:
+    """What both backends share (torch-free): checks, truncation, batching, softmax, the result formats.
+    Subclasses set ``tokenizer``, ``max_length``, ``source``, ``info`` and implement ``_logits_batch``."""
 
-    def _encode(self, texts: list[str]) -> tuple[dict, list[bool]]:
-        return encode_texts(self.tokenizer, texts, self.max_length, self.device)
+    tokenizer = None
+    max_length: int = 128
+    source: str = ""
+    info: dict = {}
+    load_seconds: float | None = None
 
-    @torch.inference_mode()
+    def _logits_batch(self, prepared: list[str]) -> tuple[np.ndarray, list[bool]]:
+        """Normalised texts -> (logits [n, 2], truncated flags)."""
+        raise NotImplementedError
+
     def probabilities(self, texts, batch_size: int = 64) -> tuple[np.ndarray, list[bool]]:
         """[N, 2] probabilities (negative, positive) and truncation flags; raises ValueError on a bad text."""
         if isinstance(texts, str):
@@ -117,8 +104,10 @@ class SentimentPredictor:
         order = np.argsort([len(t) for t in prepared], kind="stable")  # similar lengths batch together
         for start in range(0, len(prepared), batch_size):
             index = order[start:start + batch_size]
-            batch, cut = self._encode([prepared[i] for i in index])
-            probs[index] = torch.softmax(self.model(**batch).logits.float(), -1).cpu().numpy()
+            logits, cut = self._logits_batch([prepared[i] for i in index])
+            logits = logits.astype(np.float64)
+            exp = np.exp(logits - logits.max(axis=-1, keepdims=True))
+            probs[index] = exp / exp.sum(axis=-1, keepdims=True)
             for i, flag in zip(index, cut):
                 truncated[i] = flag
         return probs, truncated
@@ -136,6 +125,50 @@ class SentimentPredictor:
         return [{"text": text, "label": LABELS[int(row.argmax())],
                  "probs": {label: float(p) for label, p in zip(LABELS, row)}, "truncated": cut}
                 for text, row, cut in zip(texts, probs, truncated)]
+
+
+class SentimentPredictor(SentimentBase):
+    """The torch backend (CPU or GPU)."""
+
+    def __init__(self, model, tokenizer, device="cpu", max_length: int = 128, source: str = "", info: dict | None = None):
+        import torch
+
+        self.model = model.to(device).eval()
+        self.tokenizer = tokenizer
+        self.device = torch.device(device)
+        self.max_length = int(max_length)
+        self.source = source
+        self.info = info or {}
+
+    @classmethod
+    def from_pretrained(cls, path, device: str | None = None) -> "SentimentPredictor":
+        import torch
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        started = time.perf_counter()
+        info = read_sentiment_info(path)
+        folder = Path(str(path)).expanduser()
+        try:
+            model = AutoModelForSequenceClassification.from_pretrained(
+                str(folder), local_files_only=True, use_safetensors=True, dtype=torch.float32)
+            tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+        except OSError as error:
+            raise FileNotFoundError(f"incomplete sentiment checkpoint {folder}: {error}") from error
+        if model.config.num_labels != len(LABELS):
+            raise ValueError(f"{folder}: expected a 2-label classifier, found {model.config.num_labels} labels")
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        predictor = cls(model, tokenizer, device, info.get("max_length", 128), source=str(path), info=info)
+        predictor.load_seconds = time.perf_counter() - started
+        return predictor
+
+    def _logits_batch(self, prepared: list[str]) -> tuple[np.ndarray, list[bool]]:
+        import torch
+
+        input_ids, attention, truncated = encode_batch(self.tokenizer, prepared, self.max_length)
+        with torch.inference_mode():
+            logits = self.model(input_ids=torch.from_numpy(input_ids).to(self.device),
+                                attention_mask=torch.from_numpy(attention).to(self.device)).logits
+        return logits.float().cpu().numpy(), truncated
 
 
 # -- command paths (called by mbti_core.commands.evaluate / predict) ------------------------------------------
@@ -157,7 +190,7 @@ def read_nsmc_file(path):
 
 
 def evaluate_nsmc(checkpoint, nsmc_file, batch_size: int = 64, limit: int | None = None,
-                  predictor: SentimentPredictor | None = None) -> dict:
+                  predictor: SentimentBase | None = None) -> dict:
     """accuracy, F1 (positive class), loss, n of a sentiment checkpoint on a raw NSMC file."""
     from mbti_core.evaluation import binary_metrics
 
@@ -166,7 +199,10 @@ def evaluate_nsmc(checkpoint, nsmc_file, batch_size: int = 64, limit: int | None
         rows = rows.head(limit)
     if rows.empty:
         raise ValueError(f"no labelled reviews in {nsmc_file} (ratings 1-4 or 9-10 with usable text)")
-    predictor = predictor or SentimentPredictor.from_pretrained(checkpoint)
+    if predictor is None:
+        from mbti_core.onnx_predictor import load_sentiment_predictor
+
+        predictor = load_sentiment_predictor(checkpoint)
     probs, truncated = predictor.probabilities(rows["text"].tolist(), batch_size=batch_size)
     metrics = binary_metrics(rows["label"].to_numpy(), probs[:, 1])
     return {"checkpoint": str(checkpoint), "file": str(nsmc_file), **metrics,
@@ -177,7 +213,9 @@ def evaluate_nsmc(checkpoint, nsmc_file, batch_size: int = 64, limit: int | None
 def predict_texts(checkpoint, texts: list, batch_size: int = 64) -> tuple[list[dict], bool]:
     """One result per text; a text that cannot be scored gets ``{"text", "error"}`` in its place.
     Returns (results, all_ok)."""
-    predictor = SentimentPredictor.from_pretrained(checkpoint)
+    from mbti_core.onnx_predictor import load_sentiment_predictor
+
+    predictor = load_sentiment_predictor(checkpoint)
     usable = [isinstance(t, str) and bool(normalise_text(t)) for t in texts]
     good = [t for t, ok in zip(texts, usable) if ok]
     scored = iter(predictor.predict_details(good, batch_size=batch_size) if good else [])

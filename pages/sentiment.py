@@ -12,9 +12,9 @@ EXAMPLES = ("이 영화 엄청 재미있네요", "이 영화 엄청 재미없네
 
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _load_sentiment(source: str):
-    from mbti_core.sentiment import SentimentPredictor  # torch: imported only when a review is scored
+    from mbti_core.onnx_predictor import load_sentiment_predictor  # ONNX when exported (fast), else torch
 
-    return SentimentPredictor.from_pretrained(source, device="cpu")
+    return load_sentiment_predictor(source, device="cpu")
 
 
 def _set_review(text: str) -> None:

@@ -229,3 +229,64 @@ def test_shipped_checkpoints_carry_a_working_export(mode):
     diffs = compare_backends(Predictor.from_pretrained(folder), predictor)
     assert max(diffs.values()) <= TOLERANCE, diffs
     assert predictor.has_fill_mask == (mode == "mft")
+
+
+# -- the sentiment checkpoint --------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def sentiment_folder(tmp_path_factory, tiny_encoder_dirs):
+    """The tiny trained sentiment checkpoint of the study tests (train.py nsmc exports it when it ships it)."""
+    from tests import study_helpers
+
+    return study_helpers.tiny_sentiment_setup(tmp_path_factory, tiny_encoder_dirs["electra"])["sentiment"]
+
+
+def test_sentiment_checkpoint_is_served_by_onnx_with_the_torch_results(sentiment_folder, tmp_path):
+    from mbti_core.onnx_predictor import OnnxSentimentPredictor, load_sentiment_predictor
+    from mbti_core.sentiment import SentimentPredictor
+
+    info = json.loads((sentiment_folder / EXPORT_INFO_NAME).read_text())
+    assert info["graphs"]["sentiment"]["linked_parameters"] == len(list(
+        SentimentPredictor.from_pretrained(sentiment_folder).model.parameters()))
+    assert info["max_abs_diff"]["probabilities"] <= TOLERANCE
+    reviews = ["이 영화 엄청 재미있네요", "이 영화 엄청 재미없네요", "최고 " * 80, "  그냥   그래요 "]
+    served = load_sentiment_predictor(sentiment_folder)
+    assert isinstance(served, OnnxSentimentPredictor)
+    expected = SentimentPredictor.from_pretrained(sentiment_folder).predict_details(reviews)
+    got = served.predict_details(reviews)
+    assert [r["label"] for r in got] == [r["label"] for r in expected]
+    assert [r["truncated"] for r in got] == [r["truncated"] for r in expected] == [False, False, True, False]
+    for mine, theirs in zip(got, expected):
+        assert list(mine["probs"].values()) == pytest.approx(list(theirs["probs"].values()), abs=1e-5)
+    with pytest.raises(ValueError, match="empty"):
+        served.predict(["   "])
+    # An MBTI folder is not a sentiment checkpoint; a stale export falls back to torch with a warning.
+    with pytest.raises(ValueError, match="not a sentiment checkpoint"):
+        load_sentiment_predictor(PROJECT / "checkpoints" / "mft")
+    folder = copy_checkpoint(sentiment_folder, tmp_path / "stale")
+    weights = load_file(str(folder / "model.safetensors"))
+    save_file(weights, str(folder / "model.safetensors"), metadata={"format": "pt", "changed": "yes"})
+    with pytest.warns(UserWarning, match="using torch instead"):
+        assert isinstance(load_sentiment_predictor(folder), SentimentPredictor)
+
+
+def test_sentiment_cli_without_torch(sentiment_folder):
+    code = ("import sys; from mbti_core.cli import main; "
+            f"rc = main(['predict', '--checkpoint', {str(sentiment_folder)!r}, '--text', '이 영화 엄청 재미있네요']); "
+            "print(rc, 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.strip().splitlines()
+    assert lines[-1] == "0 False" and set(json.loads(lines[0])["probs"]) == {"negative", "positive"}
+
+
+def test_shipped_sentiment_checkpoint_carries_a_working_export():
+    from mbti_core.onnx_predictor import OnnxSentimentPredictor
+    from mbti_core.sentiment import SentimentPredictor
+
+    folder = PROJECT / "checkpoints" / "sentiment"
+    if not (folder / "sentiment.json").is_file():
+        pytest.skip("no shipped sentiment checkpoint")
+    reviews = CHECK_TEXTS + ["이 영화 엄청 재미있네요", "이 영화 엄청 재미없네요"]
+    diff = np.abs(SentimentPredictor.from_pretrained(folder).probabilities(reviews)[0]
+                  - OnnxSentimentPredictor.from_pretrained(folder).probabilities(reviews)[0]).max()
+    assert diff <= TOLERANCE

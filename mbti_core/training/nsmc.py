@@ -41,6 +41,7 @@ class NsmcConfig:
     eval_batch_size: int = 256
     tfidf_baseline: bool = True
     output_dir: str | None = None       # ship the fine-tuned model here as a sentiment checkpoint
+    export_onnx: bool = True            # with output_dir: ONNX graph beside it (the app's fast start)
 
 
 class EncodedDataset(torch.utils.data.Dataset):
@@ -181,6 +182,10 @@ def finetune_and_score(cfg: NsmcConfig, train_rows, test_rows, accelerator=None,
                 "config": {k: v for k, v in asdict(cfg).items() if k not in ("data_dir", "progress")},
             })
             result["output_dir"] = str(cfg.output_dir)
+            if cfg.export_onnx:
+                from mbti_core.onnx_export import export_onnx
+
+                result["onnx_max_abs_diff"] = export_onnx(cfg.output_dir)["max_abs_diff"]
     accelerator.wait_for_everyone()
     return result
 
@@ -213,6 +218,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--output-dir", help="also ship the fine-tuned model here as a sentiment checkpoint "
                                              "(e.g. checkpoints/sentiment; fp16 safetensors + sentiment.json)")
+    parser.add_argument("--no-export-onnx", action="store_true",
+                        help="with --output-dir: skip the ONNX graph (then the app serves the model with torch)")
 
 
 def main(args) -> int:
@@ -221,6 +228,7 @@ def main(args) -> int:
         epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
         max_length=args.max_length, seed=args.seed, mixed_precision=args.mixed_precision, run_dir=args.run_dir,
         progress=not args.no_progress, tfidf_baseline=not args.no_tfidf, output_dir=args.output_dir,
+        export_onnx=not args.no_export_onnx,
     )
     result = run_nsmc(cfg)
     if result and args.report:
