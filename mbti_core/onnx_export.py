@@ -134,16 +134,20 @@ def link_to_safetensors(model_proto, directory: Path, parameter_files: dict[str,
 
 
 def _graphs(model):
+    """(logits graph, fill-mask graph) modules around ``model``. The logits graph serves any model whose
+    ``forward(input_ids, attention_mask)`` returns ``.logits``: MBTIModel's axis logits, a sentiment
+    classifier's two class logits. The wrappers keep the model under ``model``: parameter names start with
+    ``model.`` (see ``MBTI_PARAMETER_FILES``)."""
     import torch
     from torch import nn
 
-    class ClassifierGraph(nn.Module):
-        def __init__(self, mbti_model):
+    class LogitsGraph(nn.Module):
+        def __init__(self, wrapped):
             super().__init__()
-            self.model = mbti_model
+            self.model = wrapped
 
         def forward(self, input_ids, attention_mask):
-            return self.model(input_ids, attention_mask).logits
+            return self.model(input_ids=input_ids, attention_mask=attention_mask).logits
 
     class FillMaskGraph(nn.Module):
         """The encoder once on one text; the type-conditioned head on its [MASK] state once per type."""
@@ -157,21 +161,7 @@ def _graphs(model):
             at_mask = hidden[0].index_select(0, mask_position).expand(type_ids.shape[0], -1)
             return self.model.type_mlm_logits(at_mask, type_ids)
 
-    return ClassifierGraph(model).eval(), FillMaskGraph(model).eval()
-
-
-def _sentiment_graph(model):
-    from torch import nn
-
-    class SentimentGraph(nn.Module):
-        def __init__(self, sequence_classifier):
-            super().__init__()
-            self.model = sequence_classifier
-
-        def forward(self, input_ids, attention_mask):
-            return self.model(input_ids=input_ids, attention_mask=attention_mask).logits
-
-    return SentimentGraph(model).eval()
+    return LogitsGraph(model).eval(), FillMaskGraph(model).eval()
 
 
 def _export(module, args: tuple, input_names: list[str], output_name: str, dynamic_shapes: dict):
@@ -303,7 +293,8 @@ def _export_sentiment_graphs(directory: Path, graphs: dict):
     from mbti_core.sentiment import SentimentPredictor
 
     reference = SentimentPredictor.from_pretrained(directory, device="cpu")
-    proto = _export(_sentiment_graph(reference.model.float().eval()), _sample_inputs(reference.tokenizer),
+    logits_graph, _ = _graphs(reference.model.float().eval())
+    proto = _export(logits_graph, _sample_inputs(reference.tokenizer),
                     ["input_ids", "attention_mask"], "logits",
                     {"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"}})
     graphs["sentiment"] = {"file": SENTIMENT_GRAPH, **link_to_safetensors(proto, directory, SENTIMENT_PARAMETER_FILES)}

@@ -38,6 +38,14 @@ def exported(tmp_path_factory):
     return out
 
 
+def cli_in_fresh_process(argv: list[str]) -> list[str]:
+    """``python -m mbti_core ARGV`` in a new interpreter; its output lines, the last one "EXIT_CODE TORCH_LOADED"."""
+    code = f"import sys; from mbti_core.cli import main; rc = main({argv!r}); print(rc, 'torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip().splitlines()
+
+
 def copy_checkpoint(source: Path, target: Path) -> Path:
     shutil.copytree(source, target)
     return target
@@ -127,12 +135,7 @@ def test_serving_imports_neither_torch_nor_transformers(exported):
 
 @pytest.mark.parametrize("command", [["predict", "--text", "오늘 뭐 하지 ㅋㅋ"], ["fill-mask", "--text", "오늘은 [MASK] 좋아"]])
 def test_cli_serves_an_exported_checkpoint_without_torch(exported, command):
-    code = ("import sys; from mbti_core.cli import main; "
-            f"rc = main([{command[0]!r}, '--checkpoint', {str(exported['mft16'])!r}, *{command[1:]!r}]); "
-            "print(rc, 'torch' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT, capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    lines = out.stdout.strip().splitlines()
+    lines = cli_in_fresh_process([command[0], "--checkpoint", str(exported["mft16"]), *command[1:]])
     assert lines[-1] == "0 False" and json.loads(lines[0])
 
 
@@ -270,12 +273,7 @@ def test_sentiment_checkpoint_is_served_by_onnx_with_the_torch_results(sentiment
 
 
 def test_sentiment_cli_without_torch(sentiment_folder):
-    code = ("import sys; from mbti_core.cli import main; "
-            f"rc = main(['predict', '--checkpoint', {str(sentiment_folder)!r}, '--text', '이 영화 엄청 재미있네요']); "
-            "print(rc, 'torch' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT, capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    lines = out.stdout.strip().splitlines()
+    lines = cli_in_fresh_process(["predict", "--checkpoint", str(sentiment_folder), "--text", "이 영화 엄청 재미있네요"])
     assert lines[-1] == "0 False" and set(json.loads(lines[0])["probs"]) == {"negative", "positive"}
 
 
