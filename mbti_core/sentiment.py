@@ -24,7 +24,6 @@ from pathlib import Path
 import numpy as np
 
 from mbti_core.data.text import normalise_text
-from mbti_core.encoding import encode_batch
 from mbti_core.heads_config import SENTIMENT_CONFIG_NAME, is_sentiment_checkpoint  # noqa: F401
 
 LABELS = ("negative", "positive")
@@ -164,10 +163,11 @@ class SentimentPredictor(SentimentBase):
     def _logits_batch(self, prepared: list[str]) -> tuple[np.ndarray, list[bool]]:
         import torch
 
-        input_ids, attention, truncated = encode_batch(self.tokenizer, prepared, self.max_length)
+        from mbti_core.modeling import encode_texts
+
+        batch, truncated = encode_texts(self.tokenizer, prepared, self.max_length, self.device)
         with torch.inference_mode():
-            logits = self.model(input_ids=torch.from_numpy(input_ids).to(self.device),
-                                attention_mask=torch.from_numpy(attention).to(self.device)).logits
+            logits = self.model(**batch).logits
         return logits.float().cpu().numpy(), truncated
 
 

@@ -1,4 +1,5 @@
-"""CLI subcommands built on ``Predictor``: predict, fill-mask, evaluate, bench.
+"""CLI subcommands built on the predictors (ONNX when a checkpoint is exported, else torch): predict, fill-mask,
+evaluate, bench, export-onnx.
 
 Each module exposes ``add_arguments(parser)`` and ``main(args) -> int`` (registered in ``mbti_core.cli``).
 Results go to stdout as JSON; problems go to stderr as one ``error: ...`` line with exit status 2.
