@@ -14,7 +14,7 @@ import pytest
 from gradio_client import Client  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
-from mbti_core.inference import Predictor  # noqa: E402
+from mbti_core.onnx_predictor import load_predictor  # noqa: E402
 from mbti_core.types import AXES  # noqa: E402
 from tests.random_checkpoints import random_checkpoint_dirs  # noqa: E402
 
@@ -36,7 +36,8 @@ def dirs(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def predictors(dirs):
-    return {mode: Predictor.from_pretrained(dirs[mode]) for mode in ("mft", "ft")}
+    # The loader gradio_app.py uses, so answers are compared with the very backend it serves.
+    return {mode: load_predictor(dirs[mode]) for mode in ("mft", "ft")}
 
 
 @pytest.fixture(scope="module")
