@@ -51,7 +51,7 @@ if st.button("분석 · Analyse", type="primary", key="analyse_review") or revie
 
 st.subheader("데이터 양에 따른 성능 · Scaling with training data")
 st.caption("'theirs' = 원 연구(다국어 BERT-base, 자체 분할)의 보고 수치 — 직접 비교는 아니에요. / 'theirs' = the seed "
-           "study's published figures (multilingual BERT-base, ~10× larger, its own random split); ours are on a "
+           "study's published figures (multilingual BERT-base, ~33× larger, its own random split); ours are on a "
            "movie-disjoint split, so the comparison is indicative.")
 scaling = load_report("nsmc_scaling.json")
 if scaling.problem:
