@@ -49,6 +49,55 @@ def encode_masked_text(tokenizer, masked_text: str, n_masks: int = 1, max_length
     return MaskedEncoding(ids, positions, truncated)
 
 
+MAX_PIECES_PER_MASK = 4  # a masked word longer than this many subword pieces is left out of phase 2
+
+
+def token_pieces(tokenizer, token: str) -> list[int]:
+    """The vocabulary ids of a masked word, as the tokenizer splits a word on its own."""
+    return tokenizer(token.strip(), add_special_tokens=False)["input_ids"]
+
+
+@dataclass
+class MaskedExample:
+    """One masked-sentence row ready for the type-conditioned MLM: ids with one mask token per piece of the
+    masked word, the pieces (the targets, in order), and the row's type index."""
+
+    input_ids: list[int]
+    mask_positions: list[int]
+    targets: list[int]
+    type_index: int
+
+
+def encode_masked_rows(rows, tokenizer, max_length: int = 128) -> tuple[list[MaskedExample], list[int], dict[str, int]]:
+    """Masked-file rows -> (examples, index of each example's row, skipped counts). Rows without a type, or
+    whose word the tokenizer cannot spell in at most ``MAX_PIECES_PER_MASK`` known pieces, are left out."""
+    from mbti_core.types import TYPE_INDEX, normalise_type
+
+    examples: list[MaskedExample] = []
+    kept: list[int] = []
+    skipped = {"no_type": 0, "unknown_token": 0, "too_many_pieces": 0, "mask_lost": 0}
+    for index, row in enumerate(rows):
+        if not row.get("type"):
+            skipped["no_type"] += 1
+            continue
+        pieces = token_pieces(tokenizer, row["token"])
+        if not pieces or tokenizer.unk_token_id in pieces:
+            skipped["unknown_token"] += 1
+            continue
+        if len(pieces) > MAX_PIECES_PER_MASK:
+            skipped["too_many_pieces"] += 1
+            continue
+        try:
+            encoding = encode_masked_text(tokenizer, row["masked"], len(pieces), max_length)
+        except ValueError:
+            skipped["mask_lost"] += 1
+            continue
+        examples.append(MaskedExample(encoding.input_ids, encoding.mask_positions, pieces,
+                                      TYPE_INDEX[normalise_type(row["type"])]))
+        kept.append(index)
+    return examples, kept, skipped
+
+
 def encode_batch(tokenizer, texts: list[str], max_length: int) -> tuple[np.ndarray, np.ndarray, list[bool]]:
     """Tokenise for inference, cut to ``max_length`` keeping the final [SEP], pad to the longest; returns
     ``input_ids`` and ``attention_mask`` (int64 [batch, width]) and which texts were truncated. Tokenising

@@ -29,6 +29,7 @@ class HeadsConfig:
     classifier_sizes: list[int] = field(default_factory=lambda: [512, 256, 128])
     classifier_dropout: float = 0.1
     type_embedding_dim: int = 128
+    type_vocab_bias: bool = False   # the type MLM head's per-type vocabulary bias (MFT on the study's data)
     num_types: int = len(TYPES)
     max_length: int = 128
     # Decision thresholds per axis on P(first letter); tuned on validation when the run asks for it.

@@ -70,10 +70,10 @@ class Predictor(BasePredictor):
         return self.model(**batch).logits.float().cpu().numpy(), truncated
 
     @torch.inference_mode()
-    def _mask_logits(self, encoding: MaskedEncoding, type_ids: np.ndarray) -> np.ndarray:
+    def _mask_logits(self, encoding: MaskedEncoding, type_ids: np.ndarray, mask_index: int = 0) -> np.ndarray:
         input_ids = torch.tensor([encoding.input_ids], device=self.device)
         hidden = self.model.hidden_states(input_ids, torch.ones_like(input_ids))  # the encoder runs once
-        at_mask = hidden[0, encoding.mask_positions[0]].expand(len(type_ids), -1)
+        at_mask = hidden[0, encoding.mask_positions[mask_index]].expand(len(type_ids), -1)
         types = torch.from_numpy(type_ids).to(self.device)
         return self.model.type_mlm_logits(at_mask, types).float().cpu().numpy()
 

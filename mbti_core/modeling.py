@@ -100,22 +100,40 @@ class ClassifierHead(nn.Module):
 
 
 class TypeMLMHead(nn.Module):
-    """[hidden at MASK ; type embedding] -> dense -> GELU -> LayerNorm -> tied vocabulary projection + bias."""
+    """[hidden at MASK ; type embedding] -> dense -> GELU -> LayerNorm -> tied vocabulary projection + bias
+    (+ a per-type vocabulary bias when ``type_vocab_bias``).
+
+    The per-type bias is the direct type -> vocabulary term of the study's head (one linear layer over
+    hidden ⊕ type: its type half *is* a per-type bias over the vocabulary). Without it the type only acts
+    through the dense layer, where the sentence context drowns it out.
+    """
 
     def __init__(self, hidden_size: int, embedding_dim: int, vocab_size: int, num_types: int = len(TYPES),
-                 type_embedding_dim: int = 128, layer_norm_eps: float = 1e-12):
+                 type_embedding_dim: int = 128, layer_norm_eps: float = 1e-12, type_vocab_bias: bool = False):
         super().__init__()
         self.type_embedding = nn.Embedding(num_types, type_embedding_dim)
         self.dense = nn.Linear(hidden_size + type_embedding_dim, embedding_dim)
         self.layer_norm = nn.LayerNorm(embedding_dim, eps=layer_norm_eps)
         self.bias = nn.Parameter(torch.zeros(vocab_size))
+        self.type_bias = nn.Embedding(num_types, vocab_size) if type_vocab_bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
         nn.init.normal_(self.type_embedding.weight, std=0.02)
+        self.dense.reset_parameters()
+        self.layer_norm.reset_parameters()
+        nn.init.zeros_(self.bias)
+        if self.type_bias is not None:
+            nn.init.zeros_(self.type_bias.weight)
 
     def forward(self, masked_hidden: torch.Tensor, type_ids: torch.Tensor, word_embeddings: torch.Tensor):
         """masked_hidden [n, hidden], type_ids [n] -> logits [n, vocab]."""
         joined = torch.cat([masked_hidden, self.type_embedding(type_ids)], dim=-1)
         transformed = self.layer_norm(F.gelu(self.dense(joined)))
-        return transformed @ word_embeddings.t() + self.bias
+        logits = transformed @ word_embeddings.t() + self.bias
+        if self.type_bias is not None:
+            logits = logits + self.type_bias(type_ids)
+        return logits
 
 
 class MBTIModel(nn.Module):
@@ -152,6 +170,7 @@ class MBTIModel(nn.Module):
                 encoder_hidden_size(self.encoder), words.shape[1], words.shape[0],
                 num_types=self.heads_config.num_types,
                 type_embedding_dim=self.heads_config.type_embedding_dim, layer_norm_eps=eps,
+                type_vocab_bias=self.heads_config.type_vocab_bias,
             ).to(device=words.device, dtype=words.dtype)
             self.heads_config.has_type_mlm = True
         return self.type_mlm

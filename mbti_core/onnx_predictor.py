@@ -97,10 +97,10 @@ class OnnxPredictor(BasePredictor):
         (logits,) = self._classifier.run(None, {"input_ids": input_ids, "attention_mask": attention})
         return logits, truncated
 
-    def _mask_logits(self, encoding: MaskedEncoding, type_ids: np.ndarray) -> np.ndarray:
+    def _mask_logits(self, encoding: MaskedEncoding, type_ids: np.ndarray, mask_index: int = 0) -> np.ndarray:
         (logits,) = self._fill_mask.run(None, {
             "input_ids": np.array([encoding.input_ids], dtype=np.int64),
-            "mask_position": np.array(encoding.mask_positions[:1], dtype=np.int64),
+            "mask_position": np.array(encoding.mask_positions[mask_index:mask_index + 1], dtype=np.int64),
             "type_ids": type_ids.astype(np.int64),
         })
         return logits

@@ -16,7 +16,7 @@ import numpy as np
 
 from mbti_core.data.mentions import mask_type_mentions
 from mbti_core.data.text import normalise_text
-from mbti_core.encoding import MaskedEncoding, encode_masked_text
+from mbti_core.encoding import MAX_PIECES_PER_MASK, MaskedEncoding, encode_masked_text
 from mbti_core.heads_config import HEADS_CONFIG_NAME
 from mbti_core.masking.format import MASK
 from mbti_core.types import AXES, TYPE_INDEX, TYPES, normalise_type, predicted_types, type_probabilities
@@ -113,8 +113,9 @@ class BasePredictor:
         """Preprocessed texts -> (axis logits [n, 4] float32, truncated flags)."""
         raise NotImplementedError
 
-    def _mask_logits(self, encoding: MaskedEncoding, type_ids: np.ndarray) -> np.ndarray:
-        """One encoded masked text and type indices [t] -> vocabulary logits [t, vocab] at its [MASK]."""
+    def _mask_logits(self, encoding: MaskedEncoding, type_ids: np.ndarray, mask_index: int = 0) -> np.ndarray:
+        """One encoded masked text and type indices [t] -> vocabulary logits [t, vocab] at its ``mask_index``-th
+        mask token."""
         raise NotImplementedError
 
     # -- classification ---------------------------------------------------------------------------------------
@@ -194,23 +195,29 @@ class BasePredictor:
     def _special_ids(self) -> np.ndarray:
         return np.array(sorted(set(self.tokenizer.all_special_ids)), dtype=np.int64)
 
-    def _type_probabilities(self, text: str, types: list[str]) -> tuple[np.ndarray, MaskedEncoding, str]:
-        """Vocabulary probabilities at the one [MASK] of ``text`` for each type (special tokens excluded): the
-        encoder runs once, the type-conditioned head once per type. Returns (probs [types, vocab], encoding, text)."""
+    def _require_fill_mask(self) -> None:
         if not self.has_fill_mask:
             raise FillMaskUnavailable(
                 f"{self.source or 'this checkpoint'} has no type-conditioned MLM head (an FT model is trained "
                 "without phase 2); use the MFT checkpoint for fill-mask"
             )
+
+    def _vocabulary_log_probs(self, encoding: MaskedEncoding, types: list[str], mask_index: int = 0) -> np.ndarray:
+        """log p(word | type) over the vocabulary [types, vocab] at one mask token (special tokens excluded)."""
+        logits = self._mask_logits(encoding, np.array([TYPE_INDEX[t] for t in types], dtype=np.int64), mask_index)
+        logits = logits.astype(np.float64, copy=True)
+        logits[:, self._special_ids] = -np.inf  # special tokens ([CLS], [PAD], [TYPE], ...) are never offered
+        logits -= logits.max(axis=-1, keepdims=True)
+        return logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))
+
+    def _type_probabilities(self, text: str, types: list[str]) -> tuple[np.ndarray, MaskedEncoding, str]:
+        """Vocabulary probabilities at the one [MASK] of ``text`` for each type (special tokens excluded): the
+        encoder runs once, the type-conditioned head once per type. Returns (probs [types, vocab], encoding, text)."""
+        self._require_fill_mask()
         check_text(text)
         prepared = preprocess_masked(text)
         encoding = encode_masked_text(self.tokenizer, prepared, 1, self.max_length)
-        logits = self._mask_logits(encoding, np.array([TYPE_INDEX[t] for t in types], dtype=np.int64))
-        logits = logits.astype(np.float32, copy=True)
-        logits[:, self._special_ids] = -np.inf  # special tokens ([CLS], [PAD], [TYPE], ...) are never offered
-        logits -= logits.max(axis=-1, keepdims=True)
-        probs = np.exp(logits)
-        return probs / probs.sum(axis=-1, keepdims=True), encoding, prepared
+        return np.exp(self._vocabulary_log_probs(encoding, types)).astype(np.float32), encoding, prepared
 
     def _check_types_and_k(self, types, top_k: int) -> list[str]:
         if isinstance(types, str):
@@ -260,3 +267,43 @@ class BasePredictor:
         result.truncated = encoding.truncated
         result.text = prepared
         return result
+
+    def fill_grid(self, text: str, top_k: int = 1) -> FillMaskResult:
+        """All 16 types' ``top_k`` fills of the one [MASK] (``{TYPE: [{"token", "prob"}]}``, in ``TYPES`` order,
+        for a 4x4 grid); one encoder run."""
+        return self.fill_mask(text, list(TYPES), top_k)
+
+    def types_for_word(self, text: str, word: str) -> dict:
+        """The reverse question: given a complete sentence and one word in it (its first occurrence), which types
+        make that word most likely at its place. The word is masked with one mask token per subword piece and
+        scored piece by piece: log p(word | type) = sum of the pieces' log-probabilities. Returns ``{"types":
+        [{"type", "logprob", "share"}] best first, "pieces", "masked", "truncated"}``, where ``share`` is
+        p(word | type) normalised over the 16 types (what a uniform prior over types would make of it)."""
+        self._require_fill_mask()
+        check_text(text)
+        check_text(word, "word")
+        word = normalise_text(word)
+        clean = normalise_text(text)
+        if MASK.lower() in clean.lower() or "<mask>" in clean.lower():
+            raise ValueError(f"give the complete sentence, without {MASK}, and the word to look at")
+        start = clean.find(word)
+        if start < 0:
+            raise ValueError(f"the word {word!r} does not occur in the sentence")
+        pieces = self.tokenizer(word, add_special_tokens=False)["input_ids"]
+        unk = getattr(self.tokenizer, "unk_token_id", None)
+        if not pieces or (unk is not None and unk in pieces):
+            raise ValueError(f"the model's vocabulary cannot spell {word!r} (unknown pieces)")
+        if len(pieces) > MAX_PIECES_PER_MASK:
+            raise ValueError(f"{word!r} is {len(pieces)} subword pieces; give a word of at most {MAX_PIECES_PER_MASK}")
+        masked = preprocess_masked(clean[:start] + MASK + clean[start + len(word):])
+        encoding = encode_masked_text(self.tokenizer, masked, len(pieces), self.max_length)
+        types = list(TYPES)
+        logprob = np.zeros(len(types))
+        for index, piece in enumerate(pieces):
+            logprob += self._vocabulary_log_probs(encoding, types, index)[:, piece]
+        share = np.exp(logprob - logprob.max())
+        share /= share.sum()
+        order = np.argsort(-logprob, kind="stable")
+        return {"word": word, "pieces": self.tokenizer.convert_ids_to_tokens(pieces), "masked": masked,
+                "truncated": encoding.truncated,
+                "types": [{"type": types[i], "logprob": float(logprob[i]), "share": float(share[i])} for i in order]}

@@ -111,3 +111,7 @@ def tiny_encoder_dirs(tmp_path_factory, tiny_tokenizer) -> dict[str, Path]:
 @pytest.fixture(scope="session", params=TINY_MODEL_TYPES)
 def tiny_encoder_dir(request, tiny_encoder_dirs) -> Path:
     return tiny_encoder_dirs[request.param]
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "real_data: reads the real data directory (MBTI_DATA_DIR); skips without it")

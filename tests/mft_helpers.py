@@ -17,6 +17,7 @@ from mbti_core.encoder import tiny_config
 from mbti_core.modeling import HeadsConfig, MBTIModel
 from mbti_core.tokenizer import save_tokenizer, train_tokenizer
 from mbti_core.training.loop import LoopConfig
+from mbti_core.types import TYPES
 
 # Two types, the same contexts, different masked words: ISTJ plans, ENFP improvises.
 CONTEXTS = [
@@ -78,3 +79,27 @@ def new_model(encoder_dir: Path, with_type_mlm: bool = False, max_length: int = 
 def loop_config(output_dir: Path, epochs: int = 5, lr: float = 3e-3, batch_size: int = 16) -> LoopConfig:
     return LoopConfig(output_dir=str(output_dir), epochs=epochs, learning_rate=lr, batch_size=batch_size,
                       progress=False, log_every=1000, save_every=0, resume=False, seed=0)
+
+
+def study_masked_frame(repeats: int = 4) -> pd.DataFrame:
+    """``masked_rows`` in the study's CSV layout, with the study's traps: every third row's columns swapped,
+    a repeated row, a row with no [MASK] and one with [MASK] in both columns."""
+    rows = []
+    for i, row in enumerate(masked_rows(repeats)):
+        original, masked = row["text"], row["masked"]
+        rows.append({"MBTI": row["type"], "original_sentence": masked if i % 3 == 0 else original,
+                     "masked_sentence": original if i % 3 == 0 else masked})
+    rows += [rows[1], {"MBTI": "ISTJ", "original_sentence": "계획 세우자", "masked_sentence": "계획 세우자"},
+             {"MBTI": "ENFP", "original_sentence": "[MASK] 가자", "masked_sentence": "[MASK] 가자"}]
+    return pd.DataFrame(rows)
+
+
+def write_seed_study(data_dir: Path, repeats: int = 4) -> Path:
+    """A ``seed_study/`` folder in the study's formats under ``data_dir``."""
+    folder = data_dir / "seed_study"
+    folder.mkdir(parents=True, exist_ok=True)
+    documents = [{"MBTI": mbti, "Article": f"{mbti}s는 {text}. {text}. {mbti}의 특징이에요."}
+                 for mbti in TYPES for text in CLASS_TEXTS["ISTJ" if mbti[3] == "J" else "ENFP"]]
+    pd.DataFrame(documents).to_csv(folder / "official_documents.csv.gz", index=False, compression="gzip")
+    study_masked_frame(repeats).to_csv(folder / "masked_sentences.csv.gz", index=False, compression="gzip")
+    return folder

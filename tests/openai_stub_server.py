@@ -10,13 +10,20 @@ answer (the sentence's first word as ``{"token": ...}``). Script entries (dicts)
     {"status": 429, "retry_after": 0} an error with that status (Retry-After header when given)
     {"delay": 2.0, ...}               wait first (past the client's timeout: a timeout for the client)
 
+Generation prompts (``python -m mbti_core generate``: lines "MBTI: TYPE ..." and "개수: N" in the user message)
+are scripted under the key ``"generate:TYPE"`` (also the recorded "sentence"); their default answer is
+``{"items": [...]}`` with N unique two-sentence items, and ``{"items": [...]}`` in a script is sent as it is
+(``content``, ``status`` and ``delay`` work as above).
+
 Every request is recorded (sentence, status sent, Authorization header, JSON body) for assertions.
 Run standalone for manual tests: ``python tests/openai_stub_server.py --port 8011 --delay 0.2``.
 """
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import re
 import sys
 import threading
 import time
@@ -31,6 +38,18 @@ def sentence_of(body: dict) -> str:
     user = [m for m in body.get("messages", []) if m.get("role") == "user"]
     content = user[-1]["content"] if user else ""
     return content.rsplit("문장: ", 1)[-1]
+
+
+GENERATION_TYPE = re.compile(r"^MBTI: ([A-Za-z]{4})\b", re.MULTILINE)
+GENERATION_COUNT = re.compile(r"^개수: (\d+)\s*$", re.MULTILINE)
+
+
+def generation_request(body: dict) -> tuple[str, int] | None:
+    """(type, count) when the request is a generation prompt, else None (a masker prompt)."""
+    user = [m for m in body.get("messages", []) if m.get("role") == "user"]
+    content = user[-1]["content"] if user else ""
+    mbti, count = GENERATION_TYPE.search(content), GENERATION_COUNT.search(content)
+    return (mbti.group(1).upper(), int(count.group(1))) if mbti and count else None
 
 
 def first_word(sentence: str) -> str:
@@ -48,6 +67,7 @@ class StubOpenAIServer:
         self.in_flight = 0  # requests being answered now, and the most at once (checks bounded concurrency)
         self.max_in_flight = 0
         self.lock = threading.Lock()
+        self._serial = itertools.count(1)  # numbers the default generated items, so they never repeat
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -58,6 +78,11 @@ class StubOpenAIServer:
     def count(self, sentence: str) -> int:
         with self.lock:
             return sum(1 for r in self.requests if r["sentence"] == sentence)
+
+    def default_items(self, count: int) -> list[list[str]]:
+        with self.lock:
+            numbers = [next(self._serial) for _ in range(count)]
+        return [[f"오늘은 {n}번째 계획을 세워 봤어.", "생각보다 재밌더라."] for n in numbers]
 
     @property
     def base_url(self) -> str:
@@ -91,7 +116,8 @@ class StubOpenAIServer:
                     return self._send(400, {"error": {"message": "invalid JSON body", "type": "invalid_request_error"}})
                 if self.path.rstrip("/") != "/v1/chat/completions":
                     return self._send(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
-                sentence = sentence_of(body)
+                generation = generation_request(body)
+                sentence = f"generate:{generation[0]}" if generation else sentence_of(body)
                 with stub.lock:
                     queue = stub.scripts.get(sentence)
                     answer = queue.popleft() if queue else {"delay": stub.default_delay}
@@ -110,6 +136,9 @@ class StubOpenAIServer:
                     return self._send(status, {"error": {"message": f"scripted {status}", "type": kind}}, headers)
                 if "content" in answer:
                     content = answer["content"]
+                elif generation:
+                    items = answer["items"] if "items" in answer else stub.default_items(generation[1])
+                    content = json.dumps({"items": items}, ensure_ascii=False)
                 else:
                     content = json.dumps({"token": answer.get("token", first_word(sentence))}, ensure_ascii=False)
                 self._send(200, {

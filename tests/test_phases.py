@@ -16,6 +16,7 @@ from mbti_core.training import mft
 from mbti_core.types import TYPE_INDEX
 from tests.mft_helpers import (
     CLASS_TEXTS, TYPE_WORDS, build_encoder_dir, build_tokenizer, class_frame, loop_config, masked_rows, new_model,
+    write_seed_study,
 )
 
 
@@ -131,6 +132,7 @@ def data_dir(tmp_path_factory):
     descriptions = {t: {"summary": "계획 세우고 일정 정리했어요. 시간 약속은 꼭 지켜야죠." if t[3] == "J"
                         else "즉흥 여행 너무 재밌어요. 새로운 사람 만나는 거 좋아요!"} for t in TYPE_INDEX}
     (root / "mbti_types_ko.json").write_text(json.dumps(descriptions, ensure_ascii=False), encoding="utf-8")
+    write_seed_study(root, repeats=6)
     return root
 
 
@@ -151,12 +153,19 @@ def test_tiny_mft_and_ft_end_to_end(encoder_dir, data_dir, tmp_path, monkeypatch
     mft_metrics = json.loads((tmp_path / "mft" / "metrics.json").read_text())
     ft_metrics = json.loads((tmp_path / "ft" / "metrics.json").read_text())
     assert [s["seed"] for s in mft_metrics["seeds"]] == [0, 1] and len(ft_metrics["seeds"]) == 1
-    assert set(mft_metrics["seeds"][0]["phase2_data"]) >= {"train_examples", "skipped"}
+    phase2_data = mft_metrics["seeds"][0]["phase2_data"]
+    assert set(phase2_data) >= {"train_examples", "skipped", "cleaning"}
+    assert phase2_data["cleaning"]["dropped_duplicate"] >= 1 and phase2_data["cleaning"]["fixed_swapped_columns"] > 0
+    # The type effect is measured after every stage of the schedule, on the held-out persona sentences.
+    stages = mft_metrics["seeds"][0]["type_effect"]
+    assert set(stages) == {"phase2_frozen_head", "phase2_full", "phase3_no_refit", "phase3_refit_head"}
+    assert all(stage["rows"] > 0 and "baseline_word_frequency" in stage for stage in stages.values())
+    assert json.loads((tmp_path / "mft" / "mbti_heads.json").read_text())["type_vocab_bias"] is True
     assert "phase2_data" not in ft_metrics["seeds"][0]
     assert (tmp_path / "mft" / "type_mlm_head.safetensors").exists()
     assert not (tmp_path / "ft" / "type_mlm_head.safetensors").exists()
     curves = json.loads((tmp_path / "mft" / "curves.json").read_text())
-    assert set(curves["seed0"]) == {"phase1", "phase2", "phase3"}
+    assert set(curves["seed0"]) == {"phase1", "phase2_head", "phase2", "phase3", "refit_head"}
     assert set(json.loads((tmp_path / "ft" / "curves.json").read_text())["seed0"]) == {"phase3"}
     confusion = json.loads((tmp_path / "mft" / "confusion.json").read_text())
     assert set(confusion["comment"]) == {"EI", "SN", "TF", "JP"}

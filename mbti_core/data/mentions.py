@@ -70,8 +70,9 @@ def label_from_nickname(nickname: str) -> str | None:
 
 _LETTER = r"A-Za-z"
 _MENTION_PATTERNS = [
-    # Full, repeated, hybrid or wildcard English types in any case, also glued to letters ("Yellowintp").
-    _EN_TYPE,
+    # Full, repeated, hybrid or wildcard English types in any case, also glued to letters ("Yellowintp"),
+    # with an English plural ("ENFJs", "enfjs": the study's translated descriptions).
+    re.compile(_EN_TYPE.pattern + r"(?:s(?![a-z]))?", re.IGNORECASE),
     # Three-letter partials in capitals ("NTP들", "xNF" is covered above): only standalone.
     re.compile(rf"(?<![{_LETTER}])(?:[EI][SN][TF]|[SN][TF][JP]|[EI][SN]X|X[SN][TF])(?![{_LETTER}])"),
     # Two-letter temperaments and axis pairs in capitals ("NF", "SJ", "TP"): only standalone.

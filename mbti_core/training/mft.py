@@ -42,6 +42,11 @@ STUDY_FIGURES = {  # the student study's own numbers (their data; not comparable
 }
 
 
+PHASE1_DATA = ("study", "ours", "study+ours")
+PHASE1_CURVE_TEXTS = 2000
+PHASE2_DATA = ("study", "cafe-logodds")
+
+
 @dataclass
 class PhaseConfig:
     epochs: int = 3
@@ -63,12 +68,25 @@ class MFTConfig:
     run_dir: str | None = None              # per-seed state and models; default runs/<mode>
     report_path: str | None = None          # default reports/mft_vs_ft.json
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
-    masked_file: str | None = None          # phase-2 masked sentences; default: built with the log-odds masker
+    # Phase-1 data: "study" (the study's translated type descriptions, two-sentence chunks), "ours" (the
+    # Korean descriptions in mbti_types_ko.json) or "study+ours".
+    phase1_data: str = "study"
+    # Phase-2 data: "study" (the study's LLM-written persona sentences, seed_study/) or "cafe-logodds" (the
+    # ablation: cafe comments of training writers masked by log-odds). ``masked_file`` overrides both: a file in
+    # the study's CSV format or the project's masked-sentence JSONL.
+    phase2_data: str = "study"
+    masked_file: str | None = None
     max_length: int = 128
-    # Phase 1 has ~330 description sentences (cheap); phase 2 ~106k masked training sentences, so one epoch
-    # at a larger batch keeps 3 MFT + 3 FT seeds inside the 15-minute H100 budget.
+    # Phase 1 has ~1,450 two-sentence chunks; phase 2 ~12k persona sentences (both cheap, CPU minutes).
     phase1: PhaseConfig = field(default_factory=lambda: PhaseConfig(epochs=5, learning_rate=5e-5, batch_size=32))
-    phase2: PhaseConfig = field(default_factory=lambda: PhaseConfig(epochs=1, learning_rate=1e-4, batch_size=128))
+    phase2: PhaseConfig = field(default_factory=lambda: PhaseConfig(epochs=2, learning_rate=5e-5, batch_size=64))
+    # The type-conditioned head: a per-type vocabulary bias (the study head's type term), fitted on the frozen
+    # encoder before phase 2's full fine-tune, and fitted again on the final encoder after phase 3 so that the
+    # shipped fill-mask matches the shipped encoder (training.type_head).
+    type_vocab_bias: bool = True
+    type_head_epochs: int = 20
+    type_head_learning_rate: float = 2e-3
+    refit_type_head: bool = True
     phase3: PhaseConfig = field(default_factory=lambda: PhaseConfig(epochs=3, learning_rate=5e-5, batch_size=64))
     # Phase-3 data and class-balance options (the variants the issue asks to try).
     include_posts: bool = True              # posts (title + body) besides comments
@@ -90,6 +108,10 @@ class MFTConfig:
     def resolved(self) -> "MFTConfig":
         if self.mode not in ("mft", "ft"):
             raise ValueError(f"mode must be mft or ft, not {self.mode!r}")
+        if self.phase1_data not in PHASE1_DATA:
+            raise ValueError(f"phase1_data must be one of {', '.join(PHASE1_DATA)}, not {self.phase1_data!r}")
+        if self.phase2_data not in PHASE2_DATA:
+            raise ValueError(f"phase2_data must be one of {', '.join(PHASE2_DATA)}, not {self.phase2_data!r}")
         root = settings.PROJECT_ROOT / "runs" / "tiny" if self.tiny else None
         return replace(
             self,
@@ -106,7 +128,7 @@ def tiny_config(**overrides) -> MFTConfig:
         seeds=[0], max_length=64, tiny=True, progress=False, eval_batch_size=64,
         phase1=PhaseConfig(learning_rate=1e-4, **small), phase2=PhaseConfig(learning_rate=1e-4, **small),
         phase3=PhaseConfig(learning_rate=1e-4, **small),
-        limit_train=400, limit_eval=200, limit_descriptions=200, limit_masked=300,
+        limit_train=400, limit_eval=200, limit_descriptions=200, limit_masked=300, type_head_epochs=2,
     )
     return replace(config, **overrides)
 
@@ -161,18 +183,46 @@ def default_masked_file(config: MFTConfig) -> Path:
     return path
 
 
-def load_masked_rows(config: MFTConfig) -> tuple[list[dict], str]:
+def load_masked_rows(config: MFTConfig) -> tuple[list[dict], list[dict], str, dict]:
+    """Phase-2 rows: (train, validation, source, counts). The study's data (or any file in its CSV format) is
+    cleaned by ``data.seed_study`` and split by sentence hash; a masked-sentence JSONL is split the same way."""
+    from mbti_core.data.seed_study import MASKED_SENTENCES_FILE, load_study_masked, split_by_sentence, study_file
     from mbti_core.masking.format import read_masked_file
 
-    path = Path(config.masked_file) if config.masked_file else default_masked_file(config)
-    masked = read_masked_file(path)
-    if masked.errors:
-        logger.warning(masked.error_summary())
-    rows = masked.rows
-    if config.limit_masked and len(rows) > config.limit_masked:
+    if config.masked_file and not str(config.masked_file).endswith(".jsonl"):
+        study = load_study_masked(config.masked_file)
+        train, validation, source, counts = study.train, study.validation, str(config.masked_file), study.counts
+    elif config.masked_file or config.phase2_data == "cafe-logodds":
+        path = Path(config.masked_file) if config.masked_file else default_masked_file(config)
+        masked = read_masked_file(path)
+        if masked.errors:
+            logger.warning(masked.error_summary())
+        train, validation = split_by_sentence(masked.rows)
+        source, counts = str(path), {"rows_read": len(masked.rows) + len(masked.errors), "dropped_bad_row": len(masked.errors)}
+    else:
+        study = load_study_masked(data_dir=config.data_dir)
+        train, validation, source, counts = study.train, study.validation, str(study_file(MASKED_SENTENCES_FILE, config.data_dir)), study.counts
+    if config.limit_masked:
         rng = np.random.default_rng(0)
-        rows = [rows[i] for i in sorted(rng.choice(len(rows), config.limit_masked, replace=False))]
-    return rows, str(path)
+        cut = lambda rows, n: [rows[i] for i in sorted(rng.choice(len(rows), n, replace=False))] if len(rows) > n else rows
+        train, validation = cut(train, config.limit_masked), cut(validation, max(1, config.limit_masked // 5))
+    return train, validation, source, counts
+
+
+def load_phase1_rows(config: MFTConfig) -> pd.DataFrame:
+    """Phase-1 texts with their type, from ``config.phase1_data``."""
+    from mbti_core.data import load_descriptions
+    from mbti_core.data.seed_study import load_study_documents
+
+    frames = []
+    if "study" in config.phase1_data:
+        frames.append(load_study_documents(config.data_dir)[["type", "text"]])
+    if "ours" in config.phase1_data:
+        frames.append(load_descriptions(config.data_dir)[["type", "text"]])
+    descriptions = pd.concat(frames, ignore_index=True)
+    if config.limit_descriptions and len(descriptions) > config.limit_descriptions:
+        descriptions = descriptions.sample(config.limit_descriptions, random_state=0).reset_index(drop=True)
+    return descriptions
 
 
 # -- one seed -----------------------------------------------------------------------------------------------
@@ -187,7 +237,7 @@ def loop_config(phase: PhaseConfig, n_examples: int, output_dir: Path, seed: int
     )
 
 
-def run_seed(config: MFTConfig, seed: int, data: dict, masked_rows: list[dict] | None, descriptions) -> dict:
+def run_seed(config: MFTConfig, seed: int, data: dict, phase2: dict | None, descriptions) -> dict:
     import torch
 
     from mbti_core.encoder import load_tokenizer
@@ -198,17 +248,32 @@ def run_seed(config: MFTConfig, seed: int, data: dict, masked_rows: list[dict] |
     torch.manual_seed(seed)  # the heads' initialisation depends on the seed
     started = time.perf_counter()
     tokenizer = load_tokenizer(config.base_model)
-    model = MBTIModel.from_encoder(config.base_model, max_length=config.max_length)
+    model = MBTIModel.from_encoder(config.base_model, max_length=config.max_length,
+                                   type_vocab_bias=config.type_vocab_bias and config.mode == "mft")
     curves: dict[str, list] = {}
-    phase2_summary = None
+    phase2_summary, type_effect = None, {}
     if config.mode == "mft":
         loop = loop_config(config.phase1, len(descriptions), seed_dir / "phase1", seed, config)
-        curves["phase1"] = phases.run_phase1(model, tokenizer, descriptions, loop, config.max_length, data["validation"])
-        loop = loop_config(config.phase2, len(masked_rows), seed_dir / "phase2", seed, config)
-        curves["phase2"], phase2_summary = phases.run_phase2(model, tokenizer, masked_rows, loop, config.max_length)
+        # The phase-1 curve on a fixed 2,000-text slice of validation (whole writers): the full split after every
+        # epoch would cost more than phase 1 itself on a CPU, and the curve only shows the trend.
+        curves["phase1"] = phases.run_phase1(model, tokenizer, descriptions, loop, config.max_length,
+                                             _limit(data["validation"], PHASE1_CURVE_TEXTS))
+        if config.type_head_epochs:
+            curves["phase2_head"] = fit_head(config, model, tokenizer, phase2, seed)
+            type_effect["phase2_frozen_head"] = measure_type_effect(config, model, tokenizer, phase2)
+        loop = loop_config(config.phase2, len(phase2["train"]), seed_dir / "phase2", seed, config)
+        curves["phase2"], phase2_summary = phases.run_phase2(model, tokenizer, phase2["train"], loop, config.max_length,
+                                                             val_rows=phase2["validation"])
+        phase2_summary["cleaning"] = phase2["counts"]
+        type_effect["phase2_full"] = measure_type_effect(config, model, tokenizer, phase2)
     loop = loop_config(config.phase3, len(data["train"]), seed_dir / "phase3", seed, config)
     curves["phase3"] = phases.run_phase3(model, tokenizer, data["train"], loop, config.max_length, data["validation"],
                                          config.writer_weighting)
+    if config.mode == "mft":
+        type_effect["phase3_no_refit"] = measure_type_effect(config, model, tokenizer, phase2)
+        if config.refit_type_head and config.type_head_epochs:
+            curves["refit_head"] = fit_head(config, model, tokenizer, phase2, seed)
+            type_effect["phase3_refit_head"] = measure_type_effect(config, model, tokenizer, phase2)
     train_seconds = time.perf_counter() - started
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -228,11 +293,35 @@ def run_seed(config: MFTConfig, seed: int, data: dict, masked_rows: list[dict] |
         result["test_tuned"] = phases.classification_metrics(data["test"], probs["test"], thresholds)
     if phase2_summary:
         result["phase2_data"] = phase2_summary
+    if type_effect:
+        result["type_effect"] = type_effect  # on the phase-2 validation sentences, after each stage
     model.heads_config.thresholds = thresholds
     model.heads_config.max_length = config.max_length
     model.cpu().save_pretrained(seed_dir / "model", tokenizer=tokenizer)
     (seed_dir / "metrics.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     (seed_dir / "curves.json").write_text(json.dumps(curves, indent=2, ensure_ascii=False) + "\n")
+    return result
+
+
+def fit_head(config: MFTConfig, model, tokenizer, phase2: dict, seed: int) -> list[dict]:
+    """The type-conditioned head alone on the frozen encoder (``training.type_head``)."""
+    from mbti_core import type_effect
+    from mbti_core.training.type_head import fit_type_head
+
+    device = "cuda" if __import__("torch").cuda.is_available() else "cpu"
+    model.to(device)
+    train = type_effect.masked_features(model, tokenizer, phase2["train"], config.max_length, config.eval_batch_size)
+    validation = type_effect.masked_features(model, tokenizer, phase2["validation"], config.max_length, config.eval_batch_size)
+    return fit_type_head(model, train, epochs=config.type_head_epochs, learning_rate=config.type_head_learning_rate,
+                         seed=seed, excluded_ids=type_effect.special_ids(tokenizer), validation=validation)
+
+
+def measure_type_effect(config: MFTConfig, model, tokenizer, phase2: dict) -> dict:
+    from mbti_core import type_effect
+
+    result = type_effect.measure(model, tokenizer, phase2["validation"], phase2["train"], config.max_length)
+    logger.info("type effect: gap %.3f nats, true type 1st %.3f, top-1 %.3f", result["logprob_gap"],
+                result["true_type_top1"], result["top1_true"])
     return result
 
 
@@ -329,15 +418,12 @@ def update_report(config: MFTConfig, results: list[dict], summary: dict) -> Path
 def run(config: MFTConfig) -> dict:
     config = config.resolved()
     data = load_phase3_data(config)
-    masked_rows, masked_source, descriptions = None, None, None
+    phase2, masked_source, descriptions = None, None, None
     if config.mode == "mft":
-        from mbti_core.data import load_descriptions
-
-        descriptions = load_descriptions(config.data_dir)
-        if config.limit_descriptions and len(descriptions) > config.limit_descriptions:
-            descriptions = descriptions.sample(config.limit_descriptions, random_state=0).reset_index(drop=True)
-        masked_rows, masked_source = load_masked_rows(config)
-    results = [(config.resume and finished_seed(config, seed)) or run_seed(config, seed, data, masked_rows, descriptions)
+        descriptions = load_phase1_rows(config)
+        train, validation, masked_source, counts = load_masked_rows(config)
+        phase2 = {"train": train, "validation": validation, "counts": counts}
+    results = [(config.resume and finished_seed(config, seed)) or run_seed(config, seed, data, phase2, descriptions)
                for seed in config.seeds]
     return write_outputs(config, results, data, masked_source)
 
@@ -361,7 +447,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = MFTConfig()
     parser.add_argument("--base-model", default=defaults.base_model, help="pretrained encoder folder or hub id")
     parser.add_argument("--seeds", type=int, nargs="+", default=None, help="default 0 1 2 (0 with --tiny)")
-    parser.add_argument("--masked", default=None, help="phase-2 masked-sentence JSONL (default: log-odds masker on the train split)")
+    parser.add_argument("--masked", default=None, help="phase-2 sentences: a file in the study's CSV format or a "
+                        "masked-sentence JSONL (default: --phase2-data)")
+    parser.add_argument("--phase1-data", choices=PHASE1_DATA, default=None, help="phase-1 descriptions (default study)")
+    parser.add_argument("--phase2-data", choices=PHASE2_DATA, default=None,
+                        help="phase-2 sentences: the study's persona sentences, or cafe comments masked by log-odds (ablation)")
+    parser.add_argument("--type-head-epochs", type=int, default=None,
+                        help="epochs of the type head on the frozen encoder, before phase 2 and again after phase 3 (0: none)")
+    parser.add_argument("--no-type-vocab-bias", action="store_true", help="type head without the per-type vocabulary bias")
+    parser.add_argument("--no-refit-type-head", action="store_true",
+                        help="ship the phase-2 type head on the phase-3 encoder (no re-fit)")
     parser.add_argument("--data-dir", default=None, help="raw data directory (default: MBTI_DATA_DIR or ../shared/data)")
     parser.add_argument("--output-dir", default=None, help="shipped checkpoint folder (default checkpoints/<mode>)")
     parser.add_argument("--run-dir", default=None, help="per-seed state and models (default runs/<mode>)")
@@ -401,11 +496,13 @@ def config_from_args(args, mode: str) -> MFTConfig:
         base_model=args.base_model, data_dir=args.data_dir, output_dir=args.output_dir, run_dir=args.run_dir,
         report_path=args.report, masked_file=args.masked, resume=args.resume, **phases,
         include_posts=not args.comments_only, tune_thresholds=not args.no_tune_thresholds,
-        export_onnx=not args.no_export_onnx,
+        export_onnx=not args.no_export_onnx, type_vocab_bias=not args.no_type_vocab_bias,
+        refit_type_head=not args.no_refit_type_head,
     )
     for key, value in (("seeds", args.seeds), ("max_length", args.max_length), ("writer_weighting", args.writer_weighting),
                        ("max_texts_per_writer", args.max_texts_per_writer), ("limit_train", args.limit_train),
-                       ("limit_masked", args.limit_masked)):
+                       ("limit_masked", args.limit_masked), ("phase1_data", args.phase1_data),
+                       ("phase2_data", args.phase2_data), ("type_head_epochs", args.type_head_epochs)):
         if value is not None:
             updates[key] = value
     if args.no_progress:

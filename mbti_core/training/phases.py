@@ -18,19 +18,12 @@ import torch
 from torch.utils.data import Dataset
 
 from mbti_core import evaluation
-from mbti_core.modeling import MBTIModel, encode_masked_text
+from mbti_core.encoding import MAX_PIECES_PER_MASK, encode_masked_rows, token_pieces  # noqa: F401
+from mbti_core.modeling import MBTIModel
 from mbti_core.training.loop import LoopConfig, train
-from mbti_core.types import TYPE_INDEX, normalise_type, type_labels
+from mbti_core.types import type_labels
 
 logger = logging.getLogger(__name__)
-
-MAX_PIECES_PER_MASK = 4  # a masked word longer than this many subword pieces is left out of phase 2
-
-
-def token_pieces(tokenizer, token: str) -> list[int]:
-    """The vocabulary ids of a masked word, as the tokenizer splits a word on its own."""
-    return tokenizer(token.strip(), add_special_tokens=False)["input_ids"]
-
 
 def pad_batch(sequences: list[list[int]], pad_id: int, fill_labels: list[list[int]] | None = None):
     width = max(len(s) for s in sequences)
@@ -166,34 +159,17 @@ def _accuracy_metric(outputs, batch) -> dict:
 
 # -- phase 2: type-conditioned MLM --------------------------------------------------------------------------
 class MaskedSentenceDataset(Dataset):
-    """Rows of a masked-sentence file, tokenised: one or more mask tokens for the masked word, its pieces as
-    labels, and the writer's type index. Rows without a type, or whose word the tokenizer cannot spell in at
-    most ``MAX_PIECES_PER_MASK`` known pieces, are left out (and counted in ``skipped``)."""
+    """Rows of a masked-sentence file, tokenised (``encoding.encode_masked_rows``): one mask token per piece of
+    the masked word, its pieces as labels, and the writer's type index. Unusable rows are counted in ``skipped``."""
 
     def __init__(self, rows, tokenizer, max_length: int = 128):
+        examples, _, self.skipped = encode_masked_rows(rows, tokenizer, max_length)
         self.examples: list[tuple[list[int], list[int], int]] = []
-        self.skipped: dict[str, int] = {"no_type": 0, "unknown_token": 0, "too_many_pieces": 0, "mask_lost": 0}
-        unk = tokenizer.unk_token_id
-        for row in rows:
-            if not row.get("type"):
-                self.skipped["no_type"] += 1
-                continue
-            pieces = token_pieces(tokenizer, row["token"])
-            if not pieces or unk in pieces:
-                self.skipped["unknown_token"] += 1
-                continue
-            if len(pieces) > MAX_PIECES_PER_MASK:
-                self.skipped["too_many_pieces"] += 1
-                continue
-            try:
-                encoding = encode_masked_text(tokenizer, row["masked"], len(pieces), max_length)
-            except ValueError:
-                self.skipped["mask_lost"] += 1
-                continue
-            labels = [-100] * len(encoding.input_ids)
-            for position, piece in zip(encoding.mask_positions, pieces):
+        for example in examples:
+            labels = [-100] * len(example.input_ids)
+            for position, piece in zip(example.mask_positions, example.targets):
                 labels[position] = piece
-            self.examples.append((encoding.input_ids, labels, TYPE_INDEX[normalise_type(row["type"])]))
+            self.examples.append((example.input_ids, labels, example.type_index))
 
     def __len__(self) -> int:
         return len(self.examples)
@@ -261,16 +237,20 @@ def split_masked_rows(rows: list[dict], val_fraction: float = 0.05, seed: int = 
 
 
 def run_phase2(model: MBTIModel, tokenizer, rows: list[dict], loop: LoopConfig, max_length: int = 128,
-               val_fraction: float = 0.05) -> tuple[list[dict], dict]:
-    """Phase 2: the type-conditioned MLM on masked sentences. Returns (history, data summary)."""
-    train_rows, val_rows = split_masked_rows(rows, val_fraction, seed=0)
-    train_set = MaskedSentenceDataset(train_rows, tokenizer, max_length)
+               val_fraction: float = 0.05, val_rows: list[dict] | None = None) -> tuple[list[dict], dict]:
+    """Phase 2: the type-conditioned MLM on masked sentences, encoder and head together. Validation: ``val_rows``
+    when given (the study's hash split), else a random ``val_fraction`` of ``rows``. Returns (history, summary)."""
+    if val_rows is None:
+        rows, val_rows = split_masked_rows(rows, val_fraction, seed=0)
+    train_set = MaskedSentenceDataset(rows, tokenizer, max_length)
     val_set = MaskedSentenceDataset(val_rows, tokenizer, max_length)
-    summary = {"rows": len(rows), "train_examples": len(train_set), "val_examples": len(val_set),
+    summary = {"rows": len(rows) + len(val_rows), "train_examples": len(train_set), "val_examples": len(val_set),
                "skipped": {k: train_set.skipped[k] + val_set.skipped[k] for k in train_set.skipped}}
     if len(train_set) == 0:
         raise ValueError(f"phase 2 has no usable masked sentences: {summary}")
     logger.info("phase 2 data: %s", summary)
+    if loop.epochs <= 0 and not loop.max_steps:
+        return [], summary  # the head alone (training.type_head) was the whole of phase 2
     eval_fn = type_mlm_eval_fn(val_set, tokenizer) if len(val_set) else None
     history = train(model.as_type_mlm(), train_set, loop, collate_fn=MaskedSentenceCollator(tokenizer),
                     eval_fn=eval_fn, batch_metrics=_mlm_accuracy)
