@@ -7,6 +7,7 @@ so bad input becomes a message in the page, never a traceback.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import unicodedata
@@ -289,9 +290,195 @@ def unique_tokens(fills: dict[str, list[dict]]) -> dict[str, set[str]]:
     return {mbti: {item["token"] for item in items if seen[item["token"]] == 1} for mbti, items in fills.items()}
 
 
+def fill_table_markdown(items: list[dict], unique: set[str], highlight: str = "**{}**") -> str:
+    """One type's fills as a markdown table (rank, token, probability to 0.1%); tokens in ``unique`` (proposed by
+    this type only) are written with ``highlight``."""
+    lines = ["| # | 단어 · token | 확률 · prob |", "|---:|---|---:|"]
+    for rank, item in enumerate(items, start=1):
+        token = item["token"].replace("|", "\\|")
+        shown = highlight.format(token) if item["token"] in unique else token
+        lines.append(f"| {rank} | {shown} | {percent(item['prob'])} |")
+    return "\n".join(lines)
+
+
 def filled_sentence(text: str, token: str) -> str:
     """The sentence with its one [MASK] replaced by ``token``."""
     return _MASK_PATTERN.sub(lambda _: token, text, count=1)
+
+
+
+GRID_ROWS = ("ES", "EN", "IS", "IN")      # the 4x4 type grid: first two letters down ...
+GRID_COLUMNS = ("TJ", "TP", "FJ", "FP")   # ... last two letters across (every cell one type of TYPES)
+GRID_HEADER = "| 16유형 · types |"
+
+
+def type_grid_markdown(grid: dict[str, list[dict]], highlight: str = "**{}**") -> str:
+    """``Predictor.fill_grid``'s top word of each type as a 4x4 markdown table (rows ES/EN/IS/IN, columns
+    TJ/TP/FJ/FP); each cell ``TYPE · word · 12.3%``. A word that only one type has as its top word is written
+    with ``highlight`` (a format string, e.g. Streamlit's ``":orange-background[**{}**]"``)."""
+    top = {mbti: items[:1] for mbti, items in grid.items()}
+    unique = unique_tokens(top)
+    lines = [GRID_HEADER + "".join(f" {column} |" for column in GRID_COLUMNS), "|---|" + "---|" * len(GRID_COLUMNS)]
+    for row in GRID_ROWS:
+        cells = []
+        for column in GRID_COLUMNS:
+            mbti = row[0] + row[1] + column[0] + column[1]
+            if not top.get(mbti):
+                cells.append(f"{mbti} · —")
+                continue
+            item = top[mbti][0]
+            token = _cell(item["token"])
+            shown = highlight.format(token) if item["token"] in unique[mbti] else token
+            cells.append(f"{mbti} · {shown} · {percent(item['prob'])}")
+        lines.append(f"| **{row}** | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _cell(token: str) -> str:
+    """A token safe inside a markdown table cell."""
+    return token.replace("\\", "\\\\").replace("|", "\\|")
+
+
+# -- the reverse question: which types make a word likely ----------------------------------------------------
+WORD_QUERY_EXAMPLE = ("할 일은 미리미리 해야 마음이 편하지 않겠어?", "미리미리")
+
+
+def check_word_query(text: str | None, word: str | None, limit: int = MAX_CHARS) -> Checked:
+    """A complete sentence and one word in it, for ``Predictor.types_for_word``: errors for an empty sentence or
+    word, a word with spaces, a [MASK] in the sentence, a word that is not in the sentence; a notice when the
+    sentence is cut. ``Checked.text`` is the sentence; the word is ``normalise_text(word)``."""
+    from mbti_core.data.text import normalise_text
+
+    checked = Checked()
+    if text is None or not str(text).strip():
+        checked.error = "문장을 입력해 주세요 ([MASK] 없이 완성된 문장). / Type a complete sentence (without [MASK])."
+        return checked
+    text = _truncate(str(text).strip(), checked, limit)
+    word = normalise_text(word)
+    if not word:
+        checked.error = "문장 속 단어 하나를 입력해 주세요. / Type one word of the sentence."
+    elif " " in word:
+        checked.error = f"단어는 띄어쓰기 없이 하나만 넣어 주세요 ('{word}'). / Give one word, without spaces ('{word}')."
+    elif count_masks(text):
+        checked.error = (f"이 보기에서는 {MASK} 없이 완성된 문장을 넣어 주세요 (빈칸은 모델이 대신 만들어요). / "
+                         f"Give the complete sentence here, without {MASK}: the word is masked for you.")
+    elif word not in normalise_text(text):
+        checked.error = (f"'{word}' — 문장에 없는 단어예요. 문장 속 단어를 그대로 넣어 주세요. / "
+                         f"'{word}' does not occur in the sentence: copy a word from it.")
+    else:
+        _content_checks(text, checked)
+    checked.text = text
+    return checked
+
+
+def word_query_error(error: Exception) -> str:
+    """One line for a ``types_for_word`` ValueError (unknown pieces, too many pieces, ...)."""
+    return f"이 단어는 점수를 매길 수 없어요 · This word cannot be scored: {error}"
+
+
+def type_share_rows(result: dict) -> list[dict]:
+    """``types_for_word``'s ranking as table rows: rank, type, share (%), x chance (share x 16), log p."""
+    return [{"rank": rank, "type": item["type"], "share": 100 * item["share"],
+             "vs_chance": item["share"] * len(TYPES), "logprob": item["logprob"]}
+            for rank, item in enumerate(result["types"], start=1)]
+
+
+def type_share_markdown(result: dict, bar_width: int = 20) -> str:
+    """The same ranking as a markdown table with a text bar (relative to the top type) and shares to 0.1%."""
+    rows = type_share_rows(result)
+    top = max((row["share"] for row in rows), default=0.0) or 1.0
+    lines = ["| # | 유형 · type | 비율 · share | × 우연 · × chance | log p | |", "|---:|---|---:|---:|---:|---|"]
+    for row in rows:
+        bar = "█" * max(1, round(bar_width * row["share"] / top))
+        lines.append(f"| {row['rank']} | {row['type']} | {row['share']:.1f}% | ×{row['vs_chance']:.2f} | "
+                     f"{row['logprob']:.2f} | {bar} |")
+    return "\n".join(lines)
+
+
+# -- how much the type changes the fill-mask (reports/type_effect.json) ---------------------------------------
+TYPE_EFFECT_REPORT = "type_effect.json"
+TYPE_SOURCE_NOTE = (
+    "유형 지식은 어디서 왔나요? 모델은 연구에서 LLM(GPT-4o)이 각 유형의 페르소나로 쓴 문장으로 유형별 단어를 배웠어요. "
+    "그래서 여기 보이는 차이는 그 유형에 대한 고정관념이지, 실제 그 유형인 사람들의 글쓰기가 아니에요. 실제 커뮤니티"
+    "(네이버 카페) 글쓴이들의 단어 선택은 유형에 따라 훨씬 덜 달라요 (이 프로젝트의 카페 대조 실험).",
+    "Where does the type knowledge come from? The model learned each type's words from the study's persona "
+    "sentences written by an LLM (GPT-4o), so the differences shown here are stereotypes of each type, not how "
+    "real people of that type write. Real community writers' word choice (the Naver cafe) differs far less by "
+    "type (this project's cafe ablation).",
+)
+TYPE_EFFECT_MISSING = ("유형 효과 측정값(reports/type_effect.json)이 아직 없어 수치는 생략해요. / "
+                       "The measured type effect (reports/type_effect.json) is not available, so no figures are shown.")
+
+
+def _number(value, low: float = -math.inf, high: float = math.inf) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value) if low <= value <= high else None
+
+
+def load_type_effect(path: str | Path | None = None) -> dict | None:
+    """The shipped checkpoint's measured type effect (``shipped`` of ``reports/type_effect.json``, read now, so a
+    rewritten report shows at once), or None when the file is missing, unreadable or lacks a needed figure
+    (``rows``, ``logprob_gap``, ``true_type_top1``). Returns only checked numbers: rows, logprob_gap,
+    logprob_gap_se (or None), true_type_top1, chance_top1 (1/16 unless the report says), baseline_top1 (or None)."""
+    problems: list[str] = []
+    data = _read_json(Path(path) if path else reports_dir() / TYPE_EFFECT_REPORT, problems)
+    shipped = data.get("shipped")
+    if not isinstance(shipped, dict):
+        return None
+    rows = shipped.get("rows")
+    gap = _number(shipped.get("logprob_gap"), -50, 50)
+    top1 = _number(shipped.get("true_type_top1"), 0, 1)
+    if isinstance(rows, bool) or not isinstance(rows, int) or rows <= 0 or gap is None or top1 is None:
+        return None
+    chance = _number((shipped.get("chance") or {}).get("true_type_top1") if isinstance(shipped.get("chance"), dict)
+                     else None, 0, 1)
+    baseline = shipped.get("baseline_word_frequency")
+    baseline_top1 = _number(baseline.get("true_type_top1"), 0, 1) if isinstance(baseline, dict) else None
+    return {"rows": rows, "logprob_gap": gap, "logprob_gap_se": _number(shipped.get("logprob_gap_se"), 0, 50),
+            "true_type_top1": top1, "chance_top1": chance if chance is not None else 1 / len(TYPES),
+            "baseline_top1": baseline_top1}
+
+
+def gap_ratio(logprob_gap: float) -> float:
+    """exp(gap): how many times likelier the true word is under the true type than under the other types
+    (a geometric-mean ratio, since the gap is a mean of log ratios)."""
+    return math.exp(logprob_gap)
+
+
+def _times(ratio: float) -> str:
+    return f"{ratio:.3f}" if ratio < 1.1 else f"{ratio:.2f}"
+
+
+def _chance(p: float) -> str:
+    """1/16 -> '1/16 = 6.25%' (exact, so it does not read as 6.2% or 6.3%)."""
+    n = round(1 / p) if p > 0 else 0
+    return f"1/{n} = {100 * p:.2f}%" if n and abs(p * n - 1) < 1e-9 else percent(p)
+
+
+def type_effect_caption(effect: dict) -> tuple[str, str]:
+    """The measured type effect in words a student can read out: (Korean, English)."""
+    gap, rows = effect["logprob_gap"], effect["rows"]
+    ratio = gap_ratio(gap)
+    se = effect.get("logprob_gap_se")
+    gap_text = f"{gap:.3f}" + (f" ± {se:.3f}" if se is not None else "")
+    if ratio >= 1:
+        ko_ratio, en_ratio = f"e^{gap:.3f} ≈ {_times(ratio)}배 높아요", f"e^{gap:.3f} ≈ {_times(ratio)} times higher"
+    else:
+        ko_ratio = f"e^{gap:.3f} ≈ {_times(1 / ratio)}배 낮아요"
+        en_ratio = f"e^{gap:.3f} ≈ {_times(1 / ratio)} times lower"
+    chance, top1 = _chance(effect["chance_top1"]), percent(effect["true_type_top1"])
+    baseline = effect.get("baseline_top1")
+    ko = (f"유형이 예측을 얼마나 바꾸나요? 학습에 쓰지 않은 문장 {rows:,}개로 측정했어요. 실제 유형으로 조건을 주면 정답 단어의 "
+          f"확률이 다른 15개 유형 평균보다 평균(기하평균) {ko_ratio} (로그 차이 {gap_text} nats). 16유형을 그 단어의 확률로 "
+          f"줄 세우면 실제 유형이 1위인 문장은 {top1}예요 (우연 {chance}"
+          + (f", 유형별 단어 빈도만 쓰면 {percent(baseline)}" if baseline is not None else "") + ").")
+    en = (f"How much does the type change the prediction? Measured on {rows:,} held-out sentences: conditioning on "
+          f"the writer's true type makes the true word on average (geometric mean) {en_ratio} than the mean of the "
+          f"other 15 types (log gap {gap_text} nats). Ranking the 16 types by the word's probability puts the true "
+          f"type first for {top1} of the sentences (chance {chance}"
+          + (f"; per-type word counts alone: {percent(baseline)}" if baseline is not None else "") + ").")
+    return ko, en
 
 
 # -- results --------------------------------------------------------------------------------------------------

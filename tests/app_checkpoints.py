@@ -32,7 +32,9 @@ def _toy_data() -> tuple[dict[str, pd.DataFrame], pd.DataFrame, list[dict]]:
     descriptions = pd.DataFrame(
         [{"type": mbti, "field": "toy", "text": text} for mbti, texts in mft_helpers.CLASS_TEXTS.items() for text in texts]
     )
-    return data, descriptions, mft_helpers.masked_rows(repeats=2)
+    rows = mft_helpers.masked_rows(repeats=2)
+    masked = {"train": rows, "validation": rows[:8], "counts": {"kept": len(rows)}}  # toy: scored on seen rows
+    return data, descriptions, masked
 
 
 def build_tiny_checkpoints(root: str | Path, seeds=(0, 1)) -> dict[str, Path]:

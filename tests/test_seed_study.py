@@ -186,6 +186,14 @@ def test_type_effect_command_on_a_saved_checkpoint(encoder_dir, tokenizer, tmp_p
                          capture_output=True, text=True, cwd=ROOT, env=env)
     assert own.returncode == 0, own.stderr
     assert json.loads(own.stdout)["part"] == "validation"
+    # A masked-sentence JSONL (what `generate` -> `mask --masker openai` writes) is scored whole too.
+    jsonl = tmp_path / "masked.jsonl"
+    jsonl.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in masked_rows(2)) + "{torn", encoding="utf-8")
+    from_jsonl = subprocess.run([sys.executable, "-m", "mbti_core", "type-effect", "--checkpoint", str(checkpoint),
+                                 "--masked", str(jsonl)], capture_output=True, text=True, cwd=ROOT, env=env)
+    assert from_jsonl.returncode == 0, from_jsonl.stderr
+    scored = json.loads(from_jsonl.stdout)
+    assert scored["rows"] == len(masked_rows(2)) and scored["cleaning"]["dropped_bad_row"] == 1
     # Bad input: one line, exit 2, no traceback.
     bad = subprocess.run([sys.executable, "-m", "mbti_core", "type-effect", "--checkpoint", str(checkpoint),
                           "--masked", str(tmp_path / "nope.csv")], capture_output=True, text=True, cwd=ROOT, env=env)

@@ -1,7 +1,8 @@
 """``python -m mbti_core bench --checkpoint DIR``: CPU latency and memory of the shipped Predictor.
 
 Measures (after warm-up) p50/p95 in milliseconds of: one message, a batch of 64 messages, fill-mask for 4
-types, an explanation (``Predictor.explain``, integrated gradients) of a 50-token message; batch scoring
+types, the 16-type grid, both together (what the Fill-mask page computes), the reverse word -> types ranking,
+an explanation (``Predictor.explain``, integrated gradients) of a 50-token message; batch scoring
 throughput in messages/s (``mbti_core.batch.score_table`` on ``--batch-messages`` chat messages, the median of
 3 runs, input checks included); the time to load the checkpoint (imports included: what a fresh process waits
 for); and the process's peak resident memory. ``--backend`` picks onnxruntime or torch (default: as the app,
@@ -90,8 +91,17 @@ def main(args) -> int:
         "batch_64": _timings(lambda: predictor.predict(batch), max(5, args.repeats // 5)),
     }
     if predictor.has_fill_mask:
+        four = ["ISTJ", "ENFP", "INTJ", "ESFP"]
+        # Every timed call starts without the predictor's last-sentence cache: each one pays the model call.
         report["fill_mask_4_types"] = _timings(
-            lambda: predictor.fill_mask(FILL_TEXT, ["ISTJ", "ENFP", "INTJ", "ESFP"], 5), args.repeats)
+            lambda: (predictor.clear_fill_cache(), predictor.fill_mask(FILL_TEXT, four, 5)), args.repeats)
+        report["fill_grid_16_types"] = _timings(
+            lambda: (predictor.clear_fill_cache(), predictor.fill_grid(FILL_TEXT)), args.repeats)
+        report["fill_mask_4_types_and_grid"] = _timings(
+            lambda: (predictor.clear_fill_cache(), predictor.fill_mask(FILL_TEXT, four, 5), predictor.fill_grid(FILL_TEXT)),
+            args.repeats)
+        report["types_for_word"] = _timings(lambda: predictor.types_for_word(FILL_TEXT.replace("[MASK]", "해"), "미리미리"),
+                                            args.repeats)
     else:
         report["fill_mask_4_types"] = "not available: checkpoint has no type-conditioned MLM head (FT)"
     report["batch_scoring"] = _batch_throughput(predictor, args.batch_messages)

@@ -2,7 +2,8 @@
 the type-conditioned fill-mask (``mbti_core.type_effect``), as one JSON object.
 
 FILE is any file in the study's phase-2 CSV format (``MBTI``, ``original_sentence``, ``masked_sentence``),
-cleaned by the same loader as training (``data.seed_study``). For the study's own file only its validation
+cleaned by the same loader as training (``data.seed_study``), or a masked-sentence JSONL as ``mask`` writes it
+(``generate`` -> ``mask --masker openai``). For the study's own file only its validation
 part is scored (the training part was trained on); any other file is scored whole (``--part`` overrides).
 The word-frequency baseline counts words in the study's training part.
 """
@@ -27,6 +28,20 @@ def add_arguments(parser) -> None:
     parser.add_argument("--output", default=None, help="also write the JSON object to this file")
 
 
+def masked_jsonl(path: Path):
+    """A masked-sentence JSONL (rows with a type) as StudyMaskedData, split by sentence hash like the study's file."""
+    from mbti_core.data.seed_study import StudyMaskedData, split_by_sentence
+    from mbti_core.masking.format import read_masked_file
+
+    masked = read_masked_file(path)
+    rows = [row for row in masked.rows if row.get("type")]
+    train, validation = split_by_sentence(rows)
+    counts = {"rows_read": len(masked.rows) + len(masked.errors), "dropped_bad_row": len(masked.errors),
+              "dropped_no_type": len(masked.rows) - len(rows), "kept": len(rows), "train": len(train),
+              "validation": len(validation)}
+    return StudyMaskedData(train=train, validation=validation, counts=counts)
+
+
 def main(args) -> int:
     from mbti_core.data.seed_study import MASKED_SENTENCES_FILE, load_study_masked, study_file
 
@@ -39,7 +54,12 @@ def main(args) -> int:
         if output.is_dir() or not output.parent.is_dir():
             raise ValueError(f"cannot write --output {output}: not a file in an existing folder")
     study = load_study_masked(own)
-    scored = study if path.resolve() == own.resolve() else load_study_masked(path)
+    if path.resolve() == own.resolve():
+        scored = study
+    elif path.name.endswith((".jsonl", ".jsonl.gz")):
+        scored = masked_jsonl(path)
+    else:
+        scored = load_study_masked(path)
     part = args.part if args.part != "auto" else ("validation" if scored is study else "all")
     rows = {"validation": scored.validation, "train": scored.train, "all": scored.rows}[part]
     if not rows:

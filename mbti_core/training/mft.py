@@ -311,7 +311,8 @@ def fit_head(config: MFTConfig, model, tokenizer, phase2: dict, seed: int) -> li
     device = "cuda" if __import__("torch").cuda.is_available() else "cpu"
     model.to(device)
     train = type_effect.masked_features(model, tokenizer, phase2["train"], config.max_length, config.eval_batch_size)
-    validation = type_effect.masked_features(model, tokenizer, phase2["validation"], config.max_length, config.eval_batch_size)
+    validation = (type_effect.masked_features(model, tokenizer, phase2["validation"], config.max_length, config.eval_batch_size)
+                  if phase2["validation"] else None)
     return fit_type_head(model, train, epochs=config.type_head_epochs, learning_rate=config.type_head_learning_rate,
                          seed=seed, excluded_ids=type_effect.special_ids(tokenizer), validation=validation)
 
@@ -319,6 +320,8 @@ def fit_head(config: MFTConfig, model, tokenizer, phase2: dict, seed: int) -> li
 def measure_type_effect(config: MFTConfig, model, tokenizer, phase2: dict) -> dict:
     from mbti_core import type_effect
 
+    if not phase2["validation"]:
+        return {"rows": 0, "note": "no held-out phase-2 sentences to measure on"}
     result = type_effect.measure(model, tokenizer, phase2["validation"], phase2["train"], config.max_length)
     logger.info("type effect: gap %.3f nats, true type 1st %.3f, top-1 %.3f", result["logprob_gap"],
                 result["true_type_top1"], result["top1_true"])
