@@ -31,8 +31,13 @@ def _word_example() -> None:
     st.session_state["word_text"], st.session_state["word_word"] = WORD_QUERY_EXAMPLE
 
 
-def _fill_model():
-    """The MFT predictor when it can fill [MASK], else None after saying why."""
+def _checked_model(checked):
+    """After the input checks: the MFT predictor when the input is fine and the model can fill [MASK], else None
+    after saying why."""
+    if not checked.ok:
+        st.warning(checked.error)
+        return None
+    show_notices(checked.notices)
     predictor = get_predictor("mft")
     if predictor is not None and not predictor.has_fill_mask:
         st.error("이 MFT 체크포인트에는 유형 조건부 MLM 헤드가 없어요. / This checkpoint has no type-conditioned "
@@ -75,11 +80,7 @@ def four_types() -> None:
     if len(types) < len(chosen):
         st.info("같은 유형을 여러 번 골랐어요 — 한 번만 보여요. / A type was picked more than once; it is shown once.")
     checked = check_masked(text)
-    if not checked.ok:
-        st.warning(checked.error)
-        return
-    show_notices(checked.notices)
-    predictor = _fill_model()
+    predictor = _checked_model(checked)
     if predictor is None:
         return
     try:
@@ -115,11 +116,7 @@ def four_types() -> None:
 def all_types() -> None:
     text = _masked_sentence()
     checked = check_masked(text)
-    if not checked.ok:
-        st.warning(checked.error)
-        return
-    show_notices(checked.notices)
-    predictor = _fill_model()
+    predictor = _checked_model(checked)
     if predictor is None:
         return
     try:
@@ -146,11 +143,7 @@ def word_to_types() -> None:
         word = st.text_input("문장 속 단어 · A word of the sentence", key="word_word", persist_state="page", width=260)
         st.button("예시 · Example", key="word_example", on_click=_word_example)
     checked = check_word_query(text, word)
-    if not checked.ok:
-        st.warning(checked.error)
-        return
-    show_notices(checked.notices)
-    predictor = _fill_model()
+    predictor = _checked_model(checked)
     if predictor is None:
         return
     try:

@@ -7,12 +7,8 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import socket
-import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -23,12 +19,12 @@ from mbti_core.app_support import DEFAULT_FILL_TYPES, FILL_MASK_EXAMPLE, GRID_HE
 from mbti_core.onnx_predictor import load_predictor
 from mbti_core.types import TYPES
 from tests.apptest_helpers import texts
+from tests.gradio_server import served_gradio
 from tests.random_checkpoints import random_checkpoint_dirs
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "navigation.py")
 TIMEOUT = 180        # the first run imports torch/transformers on 2 busy CPU cores
-START_TIMEOUT = 120  # the Gradio server: imports gradio, torch and transformers
 HIGHLIGHT = re.compile(r":orange-background\[\*\*(.*)\*\*\]")
 SENTENCE = "할 일은 미리미리 해야 마음이 편하지 않겠어?"  # words the tiny tokenizer can spell: 일은, 미리미리, 해야, ...
 SHIPPED = {"rows": 1234, "tokens": 2345, "top1_true": 0.11, "top5_true": 0.3, "top1_other": 0.05, "top5_other": 0.2,
@@ -245,40 +241,10 @@ def test_every_view_says_when_the_model_is_missing(reports, tmp_path, monkeypatc
 
 
 # -- Gradio ---------------------------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def client(dirs, tmp_path_factory):
-    from gradio_client import Client
-
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("MBTI_MFT_CHECKPOINT", "MBTI_FT_CHECKPOINT")}
-    env.update(GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port),
-               MBTI_CHECKPOINT_DIR=str(dirs["checkpoints"]), GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1")
-    log = tmp_path_factory.mktemp("gradio_fill") / "server.log"
-    with open(log, "w") as out:
-        server = subprocess.Popen([sys.executable, str(ROOT / "gradio_app.py")], cwd=str(ROOT), env=env, stdout=out,
-                                  stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"gradio_app.py exited with {server.returncode}:\n{log.read_text()}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"gradio_app.py did not listen on 127.0.0.1:{port}:\n{log.read_text()}")
-                time.sleep(0.3)
-        yield Client(f"http://127.0.0.1:{port}/", verbose=False)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with served_gradio(dirs["checkpoints"], tmp_path_factory.mktemp("gradio_fill")) as connected:
+        yield connected
 
 
 def assert_fills_equal(result: dict, expected: dict) -> None:

@@ -2,31 +2,20 @@
 GRADIO_SERVER_PORT) and called with gradio_client; answers are compared with the Predictor's own outputs."""
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from gradio_client import Client  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
 from mbti_core.onnx_predictor import load_predictor  # noqa: E402
 from mbti_core.types import AXES  # noqa: E402
+from tests.gradio_server import served_gradio
 from tests.random_checkpoints import random_checkpoint_dirs  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 MESSAGE = "내일 모임 시간 딱 지켜야 해. 늦으면 곤란하니까"
-START_TIMEOUT = 120  # imports gradio, torch and transformers on 2 busy cores
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -42,30 +31,8 @@ def predictors(dirs):
 
 @pytest.fixture(scope="module")
 def client(dirs, tmp_path_factory):
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("MBTI_MFT_CHECKPOINT", "MBTI_FT_CHECKPOINT")}
-    env.update(GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port), MBTI_CHECKPOINT_DIR=str(dirs["checkpoints"]),
-               GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1")
-    log = tmp_path_factory.mktemp("gradio") / "server.log"
-    with open(log, "w") as out:
-        server = subprocess.Popen([sys.executable, str(ROOT / "gradio_app.py")], cwd=str(ROOT), env=env, stdout=out,
-                                  stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"gradio_app.py exited with {server.returncode}:\n{log.read_text()}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"gradio_app.py did not listen on 127.0.0.1:{port}:\n{log.read_text()}")
-                time.sleep(0.3)
-        yield Client(f"http://127.0.0.1:{port}/", verbose=False)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with served_gradio(dirs["checkpoints"], tmp_path_factory.mktemp("gradio")) as connected:
+        yield connected
 
 
 def test_server_honours_gradio_server_env(client):

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 
@@ -18,7 +17,7 @@ from mbti_core import type_effect
 from mbti_core.data import seed_study
 from mbti_core.training.type_head import fit_type_head
 from mbti_core.types import TYPES
-from tests.mft_helpers import CONTEXTS, TYPE_WORDS, build_encoder_dir, build_tokenizer, masked_rows, new_model, study_masked_frame
+from tests.mft_helpers import build_encoder_dir, build_tokenizer, masked_rows, new_model, study_masked_frame
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,8 +8,8 @@ by sentence hash; never trained on). The report holds:
   ``python -m mbti_core type-effect --checkpoint checkpoints/mft`` prints.
 - ``options``: one row per head / schedule tried, mean ± std over seeds where seeds were run:
   the previous checkpoint (cafe log-odds phase 2, no per-type bias); on the frozen base encoder, the head
-  without and with the per-type vocabulary bias; the whole model fine-tuned from the start (no frozen head
-  first).
+  without and with the per-type vocabulary bias. ``option_full_fine_tune``: the whole model fine-tuned from the
+  start (no frozen head first, no per-type bias), as the previous schedule did.
 - ``stages``: from the MFT training runs (``runs/<mode>/seed*/metrics.json``), each stage of the shipped
   schedule: frozen head -> phase-2 full fine-tune -> phase 3 (no re-fit) -> head re-fitted on the final encoder.
 - ``ablation_cafe_logodds``: the same frozen-encoder head fitted on cafe comments of training writers masked by
@@ -34,7 +34,6 @@ from mbti_core import evaluation, settings
 
 logger = logging.getLogger(__name__)
 
-STUDY_SENTENCE = "나는 계획을 세우는 걸 좋아해서 항상 [MASK] 준비해."
 EVERYDAY_SENTENCES = [
     "주말에는 보통 집에서 [MASK] 편이야.",
     "친구들이랑 만나면 [MASK] 얘기를 제일 많이 해.",
@@ -49,7 +48,7 @@ STAGE_LABELS = {
     "phase3_no_refit": "MFT: then phase 3 (classification) moves the encoder; phase-2 head kept",
     "phase3_refit_head": "MFT: head re-fitted on the final encoder (shipped)",
 }
-PARTS = ("options", "stages", "cafe", "shipped", "phase1")
+PARTS = ("options", "fullft", "stages", "cafe", "shipped", "phase1")
 KEYS = ("logprob_gap", "true_type_top1", "true_type_top4", "true_type_mean_rank", "top1_true", "top1_other",
         "top5_true", "top5_other")
 
@@ -126,11 +125,11 @@ def _cafe_rows(data_dir, n_rows: int, work: Path) -> tuple[list[dict], list[dict
 
 def _columns(checkpoint: str) -> dict:
     from mbti_core.onnx_predictor import load_predictor
-    from mbti_core.predictor_base import DEFAULT_FILL_TYPES
+    from mbti_core.predictor_base import DEFAULT_FILL_TYPES, STUDY_FILL_SENTENCE
 
     predictor = load_predictor(checkpoint)
     out = {}
-    for sentence in [STUDY_SENTENCE, *EVERYDAY_SENTENCES]:
+    for sentence in [STUDY_FILL_SENTENCE, *EVERYDAY_SENTENCES]:
         fills = predictor.fill_mask(sentence, list(DEFAULT_FILL_TYPES), 5)
         sets = {frozenset(item["token"] for item in fills[t]) for t in DEFAULT_FILL_TYPES}
         out[sentence] = {"distinct_top5_sets": len(sets),
@@ -211,10 +210,13 @@ def run(args) -> dict:
                                    features_cache)
             options.append(_summary(results, f"frozen base encoder, head {'with' if bias else 'without'} per-type bias",
                                     f"{args.head_epochs} epochs of the head alone on cached hidden states"))
-        full = [_full_fine_tune(args.base_model, study.train, study.validation, seed, 128, work) for seed in seeds[:1]]
-        options.append(_summary(full, "whole model fine-tuned from the start", "1 epoch, lr 1e-4, head without per-type bias"))
         report["options"] = options
         report["word_frequency_baseline"] = type_effect.word_frequency_baseline(study.train, study.validation)
+
+    if "fullft" in parts:
+        full = [_full_fine_tune(args.base_model, study.train, study.validation, seed, 128, work) for seed in seeds[:1]]
+        report["option_full_fine_tune"] = _summary(full, "whole model fine-tuned from the start (base encoder)",
+                                                   "1 epoch of phase 2, lr 1e-4, head without per-type bias")
 
     if "stages" in parts:
         stages = []
