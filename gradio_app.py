@@ -8,7 +8,7 @@ word of a sentence -> the types that make it likely), under the measured type ef
 
 API (``gradio_client``), each returning the Predictor's own JSON:
 - ``/predict(text, model="mft")`` -> ``Predictor.predict``'s result for one message
-- ``/explain(text, model="mft")`` -> ``Predictor.explain``
+- ``/explain(text, model="mft")`` -> ``Predictor.explain`` of the message's first 200 characters
 - ``/fill_mask(text, types=[ISTJ, ENFP, INTJ, ESFP], top_k=5)`` -> ``Predictor.fill_mask`` (MFT only)
 - ``/fill_grid(text, top_k=1)`` -> ``Predictor.fill_grid``: all 16 types, in ``TYPES`` order (MFT only)
 - ``/types_for_word(text, word)`` -> ``Predictor.types_for_word``: the 16 types ranked for a word of a complete
@@ -35,8 +35,9 @@ import gradio as gr  # noqa: E402
 
 from mbti_core.app_figures import axis_bars, explanation_html  # noqa: E402
 from mbti_core.app_support import (  # noqa: E402
-    DEFAULT_FILL_TYPES, EXAMPLE_MESSAGES, FILL_MASK_EXAMPLE, LETTER_NAMES, MODE_LABELS, MODES, TYPE_EFFECT_MISSING,
-    TYPE_SOURCE_NOTE, WORD_QUERY_EXAMPLE, axis_rows, check_masked, check_message, check_word_query,
+    DEFAULT_FILL_TYPES, EXAMPLE_MESSAGES, FILL_MASK_EXAMPLE, FILL_MASK_EXAMPLES, LETTER_NAMES, MODE_LABELS, MODES,
+    TYPE_EFFECT_MISSING, TYPE_SOURCE_NOTE, WORD_QUERY_EXAMPLE, EXPLAIN_NOTE, axis_rows, check_masked, check_message,
+    check_word_query, explain_text,
     fill_table_markdown, filled_sentence, load_type_effect, missing_model_message, model_source, percent,
     type_effect_caption, type_grid_markdown, type_share_markdown, unique_tokens, word_query_error,
 )
@@ -44,6 +45,12 @@ from mbti_core.predictor_base import FillMaskUnavailable  # noqa: E402
 from mbti_core.types import AXES, TYPES  # noqa: E402
 
 MODEL_CHOICES = [(MODE_LABELS[mode], mode) for mode in MODES]
+
+
+def _user_error(message: str) -> gr.Error:
+    """A message for the user (bad input, an unusable checkpoint): shown by the page and the API, with no traceback
+    in the server's log (gr.Error prints one by default), where it would read like a crash."""
+    return gr.Error(message, print_exception=False)
 
 
 @lru_cache(maxsize=4)
@@ -56,18 +63,21 @@ def _load_predictor(source: str):
 def get_predictor(model: str):
     """The cached Predictor of ``model`` ("mft" / "ft"), or gr.Error saying why it is unavailable."""
     if model not in MODES:
-        raise gr.Error(f"model must be one of {', '.join(MODES)} (got {model!r})")
+        raise _user_error(f"model must be one of {', '.join(MODES)} (got {model!r})")
     try:
         return _load_predictor(model_source(model))
-    except (OSError, ValueError, RuntimeError) as error:  # missing folder, bad checkpoint, offline hub id
-        raise gr.Error(missing_model_message(model, error)) from error
+    # FileNotFoundError (no folder, offline hub id), CheckpointError (a ValueError: damaged or half-copied files,
+    # pickled weights, found by mbti_core.checkpoint_files before a backend reads them), RuntimeError (weights that
+    # do not fit the configuration): a clean gr.Error, never a traceback.
+    except (OSError, ValueError, RuntimeError) as error:
+        raise _user_error(missing_model_message(model, error)) from error
 
 
 def _message(text) -> str:
     """The app_support check: an error becomes gr.Error, notices become warnings (toasts / client logs)."""
     checked = check_message(text)
     if not checked.ok:
-        raise gr.Error(checked.error)
+        raise _user_error(checked.error)
     for notice in checked.notices:
         gr.Warning(notice)
     return checked.text
@@ -77,27 +87,30 @@ def _run(function, *args):
     try:
         return function(*args)
     except ValueError as error:  # the Predictor's own input checks (FillMaskUnavailable included)
-        raise gr.Error(str(error)) from error
+        raise _user_error(str(error)) from error
 
 
 # -- API endpoints: the Predictor's JSON ----------------------------------------------------------------------
 def predict(text: str, model: str = "mft") -> dict:
     """MBTI type of one chat message: {"text", "type", "axes": {"EI": P(E), "SN": P(S), "TF": P(T), "JP": P(J)},
     "types": {16 types: probability}, "truncated"}. model: "mft" (default) or "ft"."""
-    return _run(get_predictor(model).predict, [_message(text)])[0]
+    text = _message(text)  # the input check first: no model load for bad input
+    return _run(get_predictor(model).predict, [text])[0]
 
 
 def explain(text: str, model: str = "mft") -> dict:
-    """Per-token attributions of the four axis logits (integrated gradients): the prediction plus "tokens",
-    "attributions": {axis: [...]}, "logits", "baseline_logits", "delta". Positive = toward E/S/T/J."""
-    return _run(get_predictor(model).explain, _message(text))
+    """Per-token attributions of the four axis logits (integrated gradients) of the message's first 200 characters
+    (EXPLAIN_MAX_CHARS): the prediction of that part plus "tokens", "attributions": {axis: [...]}, "logits",
+    "baseline_logits", "delta". Positive = toward E/S/T/J."""
+    text = explain_text(_message(text))  # the input check first: no model load for bad input
+    return _run(get_predictor(model).explain, text)
 
 
 def fill_mask(text: str, types: list[str] = list(DEFAULT_FILL_TYPES), top_k: int = 5) -> dict:
     """Top-k fills of the one [MASK] for each type (MFT model): {TYPE: [{"token", "prob"}, ...]}."""
     checked = check_masked(text)
     if not checked.ok:
-        raise gr.Error(checked.error)
+        raise _user_error(checked.error)
     return dict(_run(get_predictor("mft").fill_mask, checked.text, types, int(top_k)))
 
 
@@ -105,7 +118,7 @@ def fill_grid(text: str, top_k: int = 1) -> dict:
     """Top-k fills of the one [MASK] for all 16 types, in TYPES order (MFT model): {TYPE: [{"token", "prob"}]}."""
     checked = check_masked(text)
     if not checked.ok:
-        raise gr.Error(checked.error)
+        raise _user_error(checked.error)
     return dict(_run(get_predictor("mft").fill_grid, checked.text, int(top_k)))
 
 
@@ -115,14 +128,14 @@ def types_for_word(text: str, word: str) -> dict:
     "share"}] best first}; share = p(word | type) normalised over the 16 types."""
     checked = check_word_query(text, word)
     if not checked.ok:
-        raise gr.Error(checked.error)
+        raise _user_error(checked.error)
     predictor = get_predictor("mft")
     try:
         return predictor.types_for_word(checked.text, word)
     except FillMaskUnavailable as error:  # an FT checkpoint where the MFT one should be
-        raise gr.Error(str(error)) from error
+        raise _user_error(str(error)) from error
     except ValueError as error:  # unknown or too many subword pieces, ...
-        raise gr.Error(word_query_error(error)) from error
+        raise _user_error(word_query_error(error)) from error
 
 
 def type_effect_markdown() -> str:
@@ -200,6 +213,7 @@ with gr.Blocks(title="MBTI-ko · 한국어 MBTI 문체 분석") as demo:
         bars = gr.Plot(label="네 축 · Four axes")
         types_label = gr.Label(num_top_classes=5, label="16유형 확률 · 16-type probabilities (top 5)")
         with gr.Accordion("왜 이 유형? / Why this type?", open=False):
+            gr.Markdown(EXPLAIN_NOTE)
             why = gr.HTML()
         for trigger in (predict_button.click, message.submit):
             trigger(predict_view, [message, model_choice], [headline, *axis_outputs, bars, types_label],
@@ -210,7 +224,7 @@ with gr.Blocks(title="MBTI-ko · 한국어 MBTI 문체 분석") as demo:
                     "a sentence: the MFT model's fills for each type, side by side.")
         gr.Markdown(type_effect_markdown)  # a callable: the report is read again on every page load
         fill_text = gr.Textbox(label="문장 · Sentence", value=FILL_MASK_EXAMPLE, lines=2)
-        gr.Examples([[FILL_MASK_EXAMPLE], ["주말에는 보통 [MASK] 하는 편이야"]], inputs=[fill_text],
+        gr.Examples([[example] for example in FILL_MASK_EXAMPLES], inputs=[fill_text],
                     label="예시 · Examples")
         with gr.Tab("네 유형 비교 · Four types"):
             with gr.Row():

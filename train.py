@@ -4,6 +4,7 @@
   nsmc      fine-tune an encoder on NSMC sentiment and report test accuracy
   mft       MLM Fine Tuning: phases 1 -> 2 -> 3 -> checkpoints/mft
   ft        plain fine-tuning: phase 3 only -> checkpoints/ft
+  type-head re-fit a checkpoint's type-conditioned head on its frozen encoder
   nsmc-scaling  the NSMC data-size study (10k..50k reviews) -> reports/nsmc_scaling.json
 """
 import sys
@@ -15,6 +16,8 @@ COMMANDS = {
     "nsmc": ("mbti_core.training.nsmc", "fine-tune an encoder on NSMC sentiment; test accuracy vs TF-IDF"),
     "mft": ("mbti_core.training.mft", "MLM Fine Tuning: phases 1, 2 and 3 on one encoder"),
     "ft": ("mbti_core.training.ft", "plain fine-tuning: phase 3 alone from the same base"),
+    "type-head": ("mbti_core.training.type_head",
+                  "re-fit a checkpoint's type-conditioned head on its frozen encoder (the study's persona sentences)"),
     "nsmc-scaling": ("mbti_core.studies.nsmc_scaling", "NSMC data-size scaling study (10k..50k) beside the seed study's figures"),
 }
 

@@ -16,12 +16,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mbti_core import settings
+from mbti_core.predictor_base import DEFAULT_FILL_TYPES, STUDY_FILL_SENTENCE  # noqa: F401 (pages import them here)
 from mbti_core.types import AXES, TYPES
 
 MODES = ("mft", "ft")
 MODE_LABELS = {"mft": "MFT", "ft": "FT"}
 MAX_CHARS = 5000          # longer input is cut here (the model sees at most max_length tokens anyway)
 MAX_LOG_MESSAGES = 500    # chat-log mode: the most recent messages beyond this are kept
+# "Why this type?" explains at most this many characters: integrated gradients run the model 26 times over the
+# text, so a long paste would hold a shared CPU (a public Space) for many seconds. Chat messages are far shorter.
+EXPLAIN_MAX_CHARS = 200
+EXPLAIN_NOTE = (f"설명(단어별 기여도)은 메시지의 앞 {EXPLAIN_MAX_CHARS}자까지만 계산해요. / Explanations cover the first "
+                f"{EXPLAIN_MAX_CHARS} characters of a message.")
 AXIS_LETTERS = {axis: (axis[0], axis[1]) for axis in AXES}
 AXIS_TITLES = {"EI": "E ↔ I", "SN": "S ↔ N", "TF": "T ↔ F", "JP": "J ↔ P"}
 LETTER_NAMES = {
@@ -35,8 +41,12 @@ EXAMPLE_MESSAGES = (
     "일단 원인부터 정리해 보자. 근거 없는 추측은 빼고.",
     "주말엔 집에서 혼자 책 읽으면서 쉬는 게 제일 좋아요",
 )
-FILL_MASK_EXAMPLE = "내일 모임 시간 딱 지켜야 해. 늦으면 곤란하니까. 할 일은 미리미리 [MASK]야 마음이 편하지 않겠어?"
-DEFAULT_FILL_TYPES = ("ISTJ", "ENFP", "INTJ", "ESFP")
+# Examples whose top fills are grammatical for every type (checked on the shipped model: reports/type_effect.json
+# -> columns). The study's sentence comes last: persona data masks content words, so its "미리미리 [MASK]야"
+# (where only a verb stem fits) gets content words and reads oddly.
+FILL_MASK_EXAMPLES = ("친구들이랑 만나면 [MASK] 얘기를 제일 많이 해.", "여행 갈 때는 [MASK] 가는 게 좋아.",
+                      "오늘 하루는 정말 [MASK].", STUDY_FILL_SENTENCE)
+FILL_MASK_EXAMPLE = FILL_MASK_EXAMPLES[0]
 MASK = "[MASK]"
 _MASK_PATTERN = re.compile(r"\[mask\]|<mask>", re.IGNORECASE)
 
@@ -92,6 +102,16 @@ def _has_hangul(text: str) -> bool:
                and ch not in _INVISIBLE_LETTERS for ch in text)
 
 
+_SURROGATES = re.compile("[\ud800-\udfff]")  # what bytes that are not UTF-8 become (argv, surrogateescape)
+INVALID_TEXT_ERROR = ("글자 인코딩이 잘못된 부분이 있어요 (UTF-8이 아닌 바이트). UTF-8로 저장하거나 다시 붙여 넣어 주세요. / "
+                      "The text holds invalid characters (bytes that are not UTF-8): save or paste it as UTF-8.")
+
+
+def _invalid(text: str) -> bool:
+    """True when the text holds unpaired surrogates, which no tokenizer can encode."""
+    return _SURROGATES.search(text) is not None
+
+
 def _truncate(text: str, checked: Checked, limit: int = MAX_CHARS) -> str:
     if len(text) > limit:
         checked.notices.append(
@@ -119,6 +139,9 @@ def check_message(text: str | None, limit: int = MAX_CHARS) -> Checked:
     if text is None or not str(text).strip():
         checked.error = "메시지를 입력해 주세요. / Type a message first (the input is empty)."
         return checked
+    if _invalid(str(text)):
+        checked.error = INVALID_TEXT_ERROR
+        return checked
     text = _truncate(str(text).strip(), checked, limit)
     _content_checks(text, checked)
     if checked.ok:
@@ -131,6 +154,11 @@ def check_message(text: str | None, limit: int = MAX_CHARS) -> Checked:
     return checked
 
 
+def explain_text(text: str) -> str:
+    """The part of a checked message that "Why this type?" explains: its first ``EXPLAIN_MAX_CHARS`` characters."""
+    return text[:EXPLAIN_MAX_CHARS]
+
+
 def count_masks(text: str) -> int:
     return len(_MASK_PATTERN.findall(text or ""))
 
@@ -140,6 +168,9 @@ def check_masked(text: str | None, limit: int = MAX_CHARS) -> Checked:
     checked = Checked()
     if text is None or not str(text).strip():
         checked.error = f"문장을 입력해 주세요 ({MASK} 하나 포함). / Type a sentence containing one {MASK}."
+        return checked
+    if _invalid(str(text)):
+        checked.error = INVALID_TEXT_ERROR
         return checked
     text = _truncate(str(text).strip(), checked, limit)
     n = count_masks(text)
@@ -352,6 +383,9 @@ def check_word_query(text: str | None, word: str | None, limit: int = MAX_CHARS)
     checked = Checked()
     if text is None or not str(text).strip():
         checked.error = "문장을 입력해 주세요 ([MASK] 없이 완성된 문장). / Type a complete sentence (without [MASK])."
+        return checked
+    if _invalid(str(text)) or _invalid(str(word or "")):
+        checked.error = INVALID_TEXT_ERROR
         return checked
     text = _truncate(str(text).strip(), checked, limit)
     word = normalise_text(word)

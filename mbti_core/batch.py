@@ -101,16 +101,39 @@ class BatchResult:
 
 
 # -- reading --------------------------------------------------------------------------------------------------
-def _decode(data: bytes, name: str) -> tuple[str, str]:
+_BINARY_CONTROLS = set(range(32)) - {9, 10, 11, 12, 13, 27}  # C0 controls other than whitespace and ESC
+
+
+def looks_binary(data: bytes) -> bool:
+    """True for bytes that are no text file: a NUL byte, or more than 1% control characters."""
+    if b"\x00" in data:
+        return True
+    sample = data[:65536]
+    return bool(sample) and sum(byte in _BINARY_CONTROLS for byte in sample) > 0.01 * len(sample)
+
+
+def decode_text(data: bytes) -> tuple[str, str] | None:
+    """(text, encoding) by the upload rule: UTF-8 (a byte-order mark dropped), else CP949; None for neither, or for
+    binary data (which CP949 would otherwise often decode as nonsense)."""
+    if looks_binary(data):
+        return None
     for encoding in ENCODINGS:
         try:
             text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
         return text.removeprefix("\ufeff"), encoding
-    raise BatchInputError(
-        f"{name}: the file is neither UTF-8 nor CP949 (EUC-KR) text. Save it as 'CSV UTF-8' (in Excel: "
-        "File > Save As > CSV UTF-8) and try again.")
+    return None
+
+
+def _decode(data: bytes, name: str) -> tuple[str, str]:
+    decoded = decode_text(data)
+    if decoded is None:
+        binary = " (it looks binary)" if looks_binary(data) else ""
+        raise BatchInputError(
+            f"{name}: the file is neither UTF-8 nor CP949 (EUC-KR) text{binary}. Save it as 'CSV UTF-8' (in Excel: "
+            "File > Save As > CSV UTF-8) or as UTF-8 text and try again.")
+    return decoded
 
 
 def _format_of(name: str) -> str:
@@ -122,7 +145,7 @@ def _format_of(name: str) -> str:
     return FORMATS[suffix]
 
 
-def _read_delimited(text: str, name: str, delimiter: str) -> pd.DataFrame:
+def read_delimited(text: str, name: str, delimiter: str) -> pd.DataFrame:
     try:
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, sep=delimiter, engine="c")
     except pd.errors.EmptyDataError as error:
@@ -187,7 +210,7 @@ def read_table(source: str | Path | bytes, name: str | None = None, max_mb: floa
         raise BatchInputError(f"{name}: the file is empty")
     bad: dict[int, str] = {}
     if file_format in ("csv", "tsv"):
-        frame = _read_delimited(text, name, "," if file_format == "csv" else "\t")
+        frame = read_delimited(text, name, "," if file_format == "csv" else "\t")
         frame.index = pd.RangeIndex(1, len(frame) + 1, name="row")
     elif file_format == "jsonl":
         frame, bad = _read_jsonl(text)
@@ -204,7 +227,7 @@ def read_table(source: str | Path | bytes, name: str | None = None, max_mb: floa
 
 
 # -- scoring --------------------------------------------------------------------------------------------------
-def _row_problem(value) -> str | None:
+def row_problem(value) -> str | None:
     """Why a cell cannot be scored (None if it can). Same rules as the Predict page's input check."""
     from mbti_core.app_support import check_message
     from mbti_core.predictor_base import preprocess
@@ -224,6 +247,8 @@ def _row_problem(value) -> str | None:
 def score_table(predictor, table: InputTable, column: str | None = None, batch_size: int = 64,
                 progress: ProgressCallback | None = None) -> BatchResult:
     """Score ``column`` of every row (default: the guessed text column); see the module docstring."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise BatchInputError(f"batch size must be a positive integer, got {batch_size!r}")
     started = time.perf_counter()
     column = column if column is not None else table.guess_text_column()
     if column not in table.frame.columns:
@@ -233,7 +258,7 @@ def score_table(predictor, table: InputTable, column: str | None = None, batch_s
     failed = [{"row": row, "text": "", "reason": reason} for row, reason in table.bad_lines.items()]
     rows, texts = [], []
     for row, value in values.items():
-        problem = _row_problem(value)
+        problem = row_problem(value)
         if problem:
             failed.append({"row": int(row), "text": "" if value is None else str(value), "reason": problem})
         else:
@@ -276,6 +301,32 @@ def score_file(predictor, path: str | Path, column: str | None = None, batch_siz
                progress: ProgressCallback | None = None, max_mb: float = MAX_FILE_MB,
                max_rows: int = MAX_ROWS) -> BatchResult:
     return score_table(predictor, read_table(path, max_mb=max_mb, max_rows=max_rows), column, batch_size, progress)
+
+
+def check_output_path(path: str | Path, source: str | Path | None = None) -> Path:
+    """Before any scoring: can ``path`` be written (a file, not a folder; its folder creatable and writable; not the
+    input file)? Creates missing parent folders; an existing file is left as it is (opened for appending, never
+    truncated, until the result replaces it). Raises ``BatchInputError`` saying what to change."""
+    path = Path(path)
+    if path.is_dir():
+        raise BatchInputError(f"--output {path} is a folder: give a file name, e.g. {path / 'preds.csv'}")
+    if source is not None and path.exists() and Path(source).exists() and path.samefile(source):
+        raise BatchInputError(f"--output {path} is the input file: writing it would destroy the input; give another name")
+    ancestor = path.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if ancestor.exists() and not ancestor.is_dir():
+        raise BatchInputError(f"cannot write --output {path}: {ancestor} is a file, not a folder")
+    existed = path.exists()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "ab"):
+            pass
+    except OSError as error:
+        raise BatchInputError(f"cannot write --output {path}: {error.strerror or error}") from None
+    if not existed:
+        path.unlink()
+    return path
 
 
 def write_result(result: BatchResult, path: str | Path) -> Path:

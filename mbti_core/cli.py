@@ -55,8 +55,9 @@ def main(argv=None, commands: dict[str, tuple[str, str]] = COMMANDS, prog: str =
     args = parser.parse_args(argv)
     try:
         return int(module.main(args) or 0)
-    except (FileNotFoundError, ValueError) as err:
-        # Bad input or missing files (settings.DataNotFoundError included): one clear line, no traceback.
+    except (OSError, ValueError) as err:
+        # Bad input, missing or unreadable files (settings.DataNotFoundError and checkpoint_files.CheckpointError
+        # included): one clear line, no traceback.
         # Every subcommand relies on this one handler rather than catching the same errors itself.
         print(f"{args.command}: error: {err}", file=sys.stderr)
         return 2

@@ -69,7 +69,8 @@ def load_encoder(name_or_path: str | os.PathLike, *, dtype: torch.dtype | None =
     from transformers import AutoModel
 
     tokenizer = load_tokenizer(name_or_path)
-    model = _from_pretrained(AutoModel, name_or_path, "encoder", dtype=dtype)
+    # use_safetensors: weights only from safetensors, never a pickle (pytorch_model.bin) of the folder or hub repo
+    model = _from_pretrained(AutoModel, name_or_path, "encoder", dtype=dtype, use_safetensors=True)
     return tokenizer, model
 
 
@@ -79,7 +80,7 @@ def load_masked_lm(name_or_path: str | os.PathLike, *, dtype: torch.dtype | None
     from transformers import AutoModelForMaskedLM
 
     tokenizer = load_tokenizer(name_or_path)
-    model = _from_pretrained(AutoModelForMaskedLM, name_or_path, "masked LM", dtype=dtype)
+    model = _from_pretrained(AutoModelForMaskedLM, name_or_path, "masked LM", dtype=dtype, use_safetensors=True)
     return tokenizer, model
 
 

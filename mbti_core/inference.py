@@ -51,8 +51,10 @@ class Predictor(BasePredictor):
     def from_pretrained(cls, path_or_hub_id, device: str | None = None) -> "Predictor":
         from transformers import AutoTokenizer
 
+        from mbti_core.checkpoint_files import check_checkpoint
+
         started = time.perf_counter()
-        directory = resolve_checkpoint(path_or_hub_id)
+        directory = check_checkpoint(resolve_checkpoint(path_or_hub_id), "mbti")  # CheckpointError: one clear line
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         model = MBTIModel.from_pretrained(directory)
         tokenizer = AutoTokenizer.from_pretrained(str(directory))

@@ -63,7 +63,7 @@ def load_encoder(name_or_path: str | Path, dtype: torch.dtype = torch.float32) -
     from mbti_core.encoder import EncoderNotFoundError, _from_pretrained
 
     try:
-        return _from_pretrained(AutoModel, name_or_path, "encoder", dtype=dtype)
+        return _from_pretrained(AutoModel, name_or_path, "encoder", dtype=dtype, use_safetensors=True)
     except EncoderNotFoundError:
         raise
     except OSError as error:
@@ -253,15 +253,22 @@ class MBTIModel(nn.Module):
 
     @classmethod
     def from_pretrained(cls, directory: str | Path, dtype: torch.dtype = torch.float32) -> "MBTIModel":
-        directory = Path(directory)
-        if not directory.is_dir():
-            raise FileNotFoundError(f"checkpoint directory not found: {directory}")
+        from mbti_core.checkpoint_files import CheckpointError, check_checkpoint
+
+        # FileNotFoundError / CheckpointError before any weight is read (the tokenizer is not needed here)
+        directory = check_checkpoint(directory, "mbti", tokenizer=False)
         heads_config = HeadsConfig.load(directory)
-        encoder = AutoModel.from_pretrained(str(directory), dtype=dtype)
-        model = cls(encoder, heads_config)
-        model.classifier.load_state_dict(_load_safetensors(directory / CLASSIFIER_WEIGHTS_NAME, dtype))
-        if heads_config.has_type_mlm:
-            model.type_mlm.load_state_dict(_load_safetensors(directory / TYPE_MLM_WEIGHTS_NAME, dtype))
+        try:
+            # use_safetensors: never fall back to a pickle (pytorch_model.bin), whatever else the folder holds
+            encoder = AutoModel.from_pretrained(str(directory), dtype=dtype, use_safetensors=True, local_files_only=True)
+            model = cls(encoder, heads_config)
+            model.classifier.load_state_dict(_load_safetensors(directory / CLASSIFIER_WEIGHTS_NAME, dtype))
+            if heads_config.has_type_mlm:
+                model.type_mlm.load_state_dict(_load_safetensors(directory / TYPE_MLM_WEIGHTS_NAME, dtype))
+        except (OSError, RuntimeError) as error:  # shapes that do not match the configs, an unreadable file
+            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise CheckpointError(f"{directory}: the weights do not fit the checkpoint's configuration ({first}); "
+                                  "copy the checkpoint folder again (or retrain it)") from error
         return model.to(dtype).eval()
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mbti_core.checkpoint_files import CheckpointError, check_checkpoint
 from mbti_core.encoding import MaskedEncoding, encode_batch
 from mbti_core.fast_tokenizer import FastTokenizer
 from mbti_core.heads_config import HeadsConfig
@@ -36,11 +37,21 @@ class OnnxExportUnusable(ValueError):
 
 def _session(path: Path, threads: int | None):
     import onnxruntime
+    from onnxruntime.capi import onnxruntime_pybind11_state as ort_errors
 
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
     options.log_severity_level = 3
-    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    try:
+        return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except (ort_errors.Fail, ort_errors.InvalidProtobuf, ort_errors.InvalidGraph, ort_errors.NoSuchFile,
+            ort_errors.InvalidArgument, ort_errors.RuntimeException) as error:  # not Python exceptions of one family
+        detail = " ".join(str(error).split())
+        detail = detail if len(detail) <= 160 else detail[:160] + "…"
+        raise CheckpointError(
+            f"{path} cannot be read by onnxruntime ({type(error).__name__}: {detail}): the graph is damaged or "
+            f"half-copied; copy the folder again or export it again with "
+            f"`python -m mbti_core export-onnx --checkpoint {path.parent}`") from None
 
 
 def read_export_info(directory: Path) -> dict:
@@ -67,7 +78,7 @@ def read_export_info(directory: Path) -> dict:
 
 class OnnxPredictor(BasePredictor):
     def __init__(self, directory: str | Path, source: str = "", threads: int | None = None):
-        self.directory = Path(directory)
+        self.directory = check_checkpoint(directory, "mbti")  # CheckpointError before any file is parsed
         info = read_export_info(self.directory)
         heads = HeadsConfig.load(self.directory)
         self.source = source or str(directory)
@@ -128,8 +139,8 @@ class OnnxSentimentPredictor(SentimentBase):
     """A sentiment checkpoint's ``sentiment.onnx`` through onnxruntime: ``SentimentPredictor``'s results, no torch."""
 
     def __init__(self, directory: str | Path, source: str = "", threads: int | None = None):
-        self.directory = Path(directory)
-        self.info = read_sentiment_info(self.directory)
+        self.info = read_sentiment_info(directory)
+        self.directory = check_checkpoint(directory, "sentiment")
         export = read_export_info(self.directory)
         if "sentiment" not in export["graphs"]:
             raise OnnxExportUnusable(f"{directory}: the ONNX export has no sentiment graph; export again")

@@ -22,9 +22,12 @@ from mbti_core.masking.format import MASK
 from mbti_core.types import AXES, TYPE_INDEX, TYPES, normalise_type, predicted_types, type_probabilities
 
 DEFAULT_FILL_TYPES = ("ISTJ", "ENFP", "INTJ", "ESFP")
+# The sentence the project has shown since the study (a planner's line): the Fill-mask page's first example.
+STUDY_FILL_SENTENCE = "내일 모임 시간 딱 지켜야 해. 늦으면 곤란하니까. 할 일은 미리미리 [MASK]야 마음이 편하지 않겠어?"
 _MASK_SPELLINGS = re.compile(r"\[mask\]|<mask>", re.IGNORECASE)
 _MASK_SENTINEL = "\ue000"  # a private-use character no preprocessing step touches
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 class FillMaskUnavailable(ValueError):
@@ -68,6 +71,8 @@ def check_text(text, what: str = "text") -> str:
         raise ValueError(f"{what} must be a string, got {type(text).__name__}")
     if not text.strip():
         raise ValueError(f"{what} is empty (or only whitespace): give a message to analyse")
+    if _SURROGATES.search(text):  # no tokenizer encodes them (a TypeError deep inside otherwise)
+        raise ValueError(f"{what} holds invalid characters (unpaired surrogates: bytes that were not UTF-8)")
     return text
 
 
@@ -128,6 +133,8 @@ class BasePredictor:
         texts = list(texts)
         if not texts:
             raise ValueError("no texts given")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")  # -1 would score nothing
         prepared = []
         for index, text in enumerate(texts):
             check_text(text, f"text {index + 1}" if len(texts) > 1 else "text")

@@ -51,6 +51,8 @@ def save_sentiment_checkpoint(model, tokenizer, output_dir, *, max_length: int, 
 def _check_text(text, what: str) -> str:
     if not isinstance(text, str):
         raise ValueError(f"{what} must be a string, got {type(text).__name__}")
+    if any("\ud800" <= ch <= "\udfff" for ch in text):  # no tokenizer encodes unpaired surrogates
+        raise ValueError(f"{what} holds invalid characters (unpaired surrogates: bytes that were not UTF-8)")
     clean = normalise_text(text)
     if not clean:
         raise ValueError(f"{what} is empty (or only whitespace): give a review to analyse")
@@ -97,6 +99,8 @@ class SentimentBase:
         texts = list(texts)
         if not texts:
             raise ValueError("no texts given")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         prepared = [_check_text(t, f"text {i + 1}" if len(texts) > 1 else "text") for i, t in enumerate(texts)]
         probs = np.zeros((len(prepared), len(LABELS)), dtype=np.float64)
         truncated = [False] * len(prepared)
@@ -144,9 +148,11 @@ class SentimentPredictor(SentimentBase):
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+        from mbti_core.checkpoint_files import check_checkpoint
+
         started = time.perf_counter()
         info = read_sentiment_info(path)
-        folder = Path(str(path)).expanduser()
+        folder = check_checkpoint(Path(str(path)), "sentiment")  # CheckpointError before any weight is read
         try:
             model = AutoModelForSequenceClassification.from_pretrained(
                 str(folder), local_files_only=True, use_safetensors=True, dtype=torch.float32)
@@ -215,13 +221,14 @@ def predict_texts(checkpoint, texts: list, batch_size: int = 64) -> tuple[list[d
     Returns (results, all_ok)."""
     from mbti_core.onnx_predictor import load_sentiment_predictor
 
+    from mbti_core.app_support import check_message  # the Sentiment page's check: empty, emoji only, invalid
+
     predictor = load_sentiment_predictor(checkpoint)
-    usable = [isinstance(t, str) and bool(normalise_text(t)) for t in texts]
-    good = [t for t, ok in zip(texts, usable) if ok]
+    problems = [check_message(t if isinstance(t, str) else None).error for t in texts]
+    good = [t for t, problem in zip(texts, problems) if problem is None]
     scored = iter(predictor.predict_details(good, batch_size=batch_size) if good else [])
-    results = [next(scored) if ok else {"text": t, "error": "empty text (or only whitespace): nothing to analyse"}
-               for t, ok in zip(texts, usable)]
-    return results, all(usable)
+    results = [next(scored) if problem is None else {"text": t, "error": problem} for t, problem in zip(texts, problems)]
+    return results, all(problem is None for problem in problems)
 
 
 def predict_command(args, texts: list) -> int:

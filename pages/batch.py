@@ -10,7 +10,9 @@ st.title(":material/table: 파일 일괄 분석 · Batch scoring")
 st.caption(f"CSV·TSV·JSONL·TXT 파일의 메시지마다 유형과 네 축 확률을 구해요 (최대 {MAX_FILE_MB} MB, {MAX_ROWS:,}행, UTF-8 또는 "
            f"CP949). / Scores every message of a CSV, TSV, JSONL or text file (at most {MAX_FILE_MB} MB and "
            f"{MAX_ROWS:,} rows; UTF-8 or CP949).")
-upload = st.file_uploader("파일 · File", type=["csv", "tsv", "jsonl", "ndjson", "txt"], key="batch_file")
+# max_upload_size: the browser refuses a bigger file before sending it (also server.maxUploadSize, .streamlit/config.toml)
+upload = st.file_uploader("파일 · File", type=["csv", "tsv", "jsonl", "ndjson", "txt"], key="batch_file",
+                          max_upload_size=MAX_FILE_MB)
 if upload is None:
     st.info("파일을 올려 주세요: 한 열에 메시지가 있는 표, 또는 한 줄에 한 메시지인 텍스트. / Upload a table with a "
             "column of messages, or a text file with one message per line.")

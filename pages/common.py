@@ -10,7 +10,8 @@ import streamlit as st
 
 from mbti_core.app_figures import axis_bars, axis_bars_html, type_distribution
 from mbti_core.app_support import (
-    DEFAULT_FILL_TYPES, EXAMPLE_MESSAGES, MODE_LABELS, MODES, missing_model_message, model_source, percent,
+    DEFAULT_FILL_TYPES, EXAMPLE_MESSAGES, EXPLAIN_NOTE, MODE_LABELS, MODES, explain_text, missing_model_message,
+    model_source, percent,
 )
 
 if TYPE_CHECKING:  # imported for real in the loading thread: nothing heavy may delay the first page
@@ -82,13 +83,19 @@ def get_predictor(mode: str) -> BasePredictor | None:
     try:
         with st.spinner(f"{MODE_LABELS[mode]} 모델을 불러오는 중… / Loading the {MODE_LABELS[mode]} model…"):
             return _load_predictor(source)
-    except (OSError, ValueError, RuntimeError) as error:  # missing folder, bad checkpoint, offline hub id
+    # FileNotFoundError (no folder, offline hub id), CheckpointError (a ValueError: damaged or half-copied files,
+    # pickled weights; mbti_core.checkpoint_files checks every folder before a backend reads it), RuntimeError
+    # (weights that do not fit the configuration): a message in the page, never a traceback.
+    except (OSError, ValueError, RuntimeError) as error:
         st.error(missing_model_message(mode, error))
         return None
 
 
 def explain(predictor, text: str) -> dict:
-    """``predictor.explain(text)``; the first call of an ONNX-served model loads its torch twin (gradients)."""
+    """``predictor.explain`` of the text's first ``EXPLAIN_MAX_CHARS`` characters (said on the page); the first call
+    of an ONNX-served model loads its torch twin (gradients)."""
+    st.caption(EXPLAIN_NOTE)
+    text = explain_text(text)
     if getattr(predictor, "torch_loaded", True):
         return predictor.explain(text)
     with st.spinner("설명용 모델을 처음 불러오는 중이에요 (몇 초)… / Loading the explanation model (first time only, a few "

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from mbti_core.app_support import (
-    DEFAULT_FILL_TYPES, FILL_MASK_EXAMPLE, TYPE_EFFECT_MISSING, TYPE_SOURCE_NOTE, WORD_QUERY_EXAMPLE, check_masked,
+    DEFAULT_FILL_TYPES, FILL_MASK_EXAMPLE, FILL_MASK_EXAMPLES, TYPE_EFFECT_MISSING, TYPE_SOURCE_NOTE, WORD_QUERY_EXAMPLE, check_masked,
     check_word_query, fill_table_markdown, filled_sentence, insert_mask, load_type_effect, percent, type_effect_caption,
     type_grid_markdown, type_share_rows, unique_tokens, word_query_error,
 )
@@ -24,7 +24,10 @@ def _insert_mask() -> None:
 
 
 def _example() -> None:
-    st.session_state["fill_text"] = FILL_MASK_EXAMPLE
+    """The next example sentence (the first one when the box holds something else)."""
+    current = st.session_state.get("fill_text")
+    following = (FILL_MASK_EXAMPLES.index(current) + 1) % len(FILL_MASK_EXAMPLES) if current in FILL_MASK_EXAMPLES else 0
+    st.session_state["fill_text"] = FILL_MASK_EXAMPLES[following]
 
 
 def _word_example() -> None:

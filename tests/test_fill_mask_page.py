@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mbti_core.app_support import DEFAULT_FILL_TYPES, FILL_MASK_EXAMPLE, GRID_HEADER, WORD_QUERY_EXAMPLE
+from mbti_core.app_support import (
+    DEFAULT_FILL_TYPES, FILL_MASK_EXAMPLE, FILL_MASK_EXAMPLES, GRID_HEADER, WORD_QUERY_EXAMPLE,
+)
 from mbti_core.onnx_predictor import load_predictor
 from mbti_core.types import TYPES
 from tests.apptest_helpers import texts
@@ -160,8 +162,10 @@ def test_four_type_view_is_the_default_and_keeps_working(reports, predictor):
         rows = [line.split(" | ") for line in table.splitlines()[2:]]
         assert [row[0].lstrip("| ") for row in rows] == [item["token"] for item in raised[mbti]]
         assert [row[1] for row in rows] == [f"×{item['lift']:.3f}" for item in raised[mbti]]
-    at.button(key="fill_example").click().run()  # the example button still answers
-    assert at.text_area(key="fill_text").value == FILL_MASK_EXAMPLE
+    # The example button steps through the examples and wraps around.
+    for expected in [*FILL_MASK_EXAMPLES[1:], FILL_MASK_EXAMPLES[0]]:
+        at.button(key="fill_example").click().run()
+        assert at.text_area(key="fill_text").value == expected and not at.exception
 
 
 def test_grid_view_shows_each_types_top_word(reports, predictor):

@@ -197,3 +197,23 @@ def test_type_effect_command_on_a_saved_checkpoint(encoder_dir, tokenizer, tmp_p
     bad = subprocess.run([sys.executable, "-m", "mbti_core", "type-effect", "--checkpoint", str(checkpoint),
                           "--masked", str(tmp_path / "nope.csv")], capture_output=True, text=True, cwd=ROOT, env=env)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and "not found" in bad.stderr
+
+
+def test_refitting_a_checkpoints_type_head_keeps_its_encoder_and_classifier(encoder_dir, tokenizer, tmp_path):
+    from safetensors.torch import load_file
+
+    from mbti_core.modeling import CLASSIFIER_WEIGHTS_NAME, MBTIModel
+    from mbti_core.training.type_head import refit_checkpoint
+    from tests.mft_helpers import write_seed_study
+
+    source = new_model(encoder_dir, with_type_mlm=True).save_pretrained(tmp_path / "mft", tokenizer=tokenizer)
+    data_dir = tmp_path / "data"
+    write_seed_study(data_dir, repeats=6)
+    record = refit_checkpoint(source, tmp_path / "refit", epochs=30, learning_rate=1e-2, data_dir=data_dir,
+                              export_onnx=False)
+    assert record["type_effect_after"]["logprob_gap"] > record["type_effect_before"]["logprob_gap"] + 0.3
+    refit = MBTIModel.from_pretrained(tmp_path / "refit")
+    assert refit.heads_config.type_vocab_bias and refit.type_mlm.type_bias is not None
+    for name in ("model.safetensors", CLASSIFIER_WEIGHTS_NAME):  # only the type head changed
+        old, new = load_file(str(source / name)), load_file(str(tmp_path / "refit" / name))
+        assert old.keys() == new.keys() and all(torch.equal(old[k], new[k]) for k in old)

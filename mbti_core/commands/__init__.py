@@ -7,6 +7,7 @@ Results go to stdout as JSON; problems go to stderr as one ``error: ...`` line w
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 from mbti_core import settings
@@ -43,3 +44,46 @@ def fail(message: str) -> int:
 
 def emit(payload) -> None:
     print(json.dumps(payload, ensure_ascii=False))
+
+
+def require_positive(args, *names: str) -> None:
+    """ValueError (one line through ``cli.main``) for an option among ``names`` that is set and not > 0: a batch size
+    of -1 or 0, ``--limit 0``, ... would otherwise score nothing, or everything, without a word."""
+    for name in names:
+        value = getattr(args, name, None)
+        if value is not None and not value > 0:
+            kind = "integer" if isinstance(value, int) else "number"
+            raise ValueError(f"--{name.replace('_', '-')} must be a positive {kind}, got {value:g}")
+
+
+def text_argument(value: str, option: str = "--text") -> str:
+    """A text given on the command line, as its writer meant it. Bytes that are not UTF-8 reach Python as lone
+    surrogates (no tokenizer takes them); they are decoded by the upload rule (``batch.decode_text``: UTF-8, then
+    CP949), else ValueError."""
+    if not any("\ud800" <= ch <= "\udfff" for ch in value):
+        return value
+    from mbti_core.batch import decode_text
+
+    try:
+        decoded = decode_text(os.fsencode(value))
+    except UnicodeError:  # surrogates that were never bytes
+        decoded = None
+    if decoded is None:
+        raise ValueError(f"{option} is neither UTF-8 nor CP949 text: set the terminal to UTF-8, or put the text in a "
+                         "UTF-8 file and pass it with --input")
+    return decoded[0]
+
+
+def checked_message(value: str, option: str = "--text") -> str:
+    """``text_argument``, then the fronts' input check (``app_support.check_message``: empty, emoji or symbols only,
+    invalid characters -> ValueError with the fronts' message). The text is kept whole (the model cuts long texts
+    itself and flags them ``truncated``); the fronts' notices go to stderr."""
+    from mbti_core.app_support import check_message
+
+    text = text_argument(value, option)
+    checked = check_message(text, limit=len(text) + 1)
+    if not checked.ok:
+        raise ValueError(checked.error)
+    for notice in checked.notices:
+        print(f"note: {notice}", file=sys.stderr)
+    return text

@@ -20,6 +20,7 @@ import time
 import numpy as np
 
 from mbti_core.commands import add_checkpoint_argument, emit, fail
+from mbti_core.predictor_base import STUDY_FILL_SENTENCE
 
 MESSAGES = [
     "내일 모임 시간 딱 지켜야 해. 늦으면 곤란하니까.",
@@ -31,7 +32,7 @@ MESSAGES = [
     "정리정돈 안 되어 있으면 집중이 안 돼요",
     "사람들 많은 곳 가면 오히려 기운 나요",
 ]
-FILL_TEXT = "내일 모임 시간 딱 지켜야 해. 늦으면 곤란하니까. 할 일은 미리미리 [MASK]야 마음이 편하지 않겠어?"
+FILL_TEXT = STUDY_FILL_SENTENCE
 
 
 def add_arguments(parser) -> None:
@@ -63,9 +64,10 @@ def _peak_rss_mb() -> float:
 
 
 def main(args) -> int:
-    from mbti_core.commands import quiet_transformers
+    from mbti_core.commands import quiet_transformers, require_positive
     from mbti_core.onnx_predictor import OnnxPredictor, load_predictor
 
+    require_positive(args, "repeats", "threads", "batch_messages", "explain_tokens")
     rss_before = _peak_rss_mb()
     try:
         started = time.perf_counter()  # includes importing the backend (onnxruntime or torch + transformers)

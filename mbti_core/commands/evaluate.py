@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mbti_core.commands import add_checkpoint_argument, emit, fail, load_predictor
+from mbti_core.commands import add_checkpoint_argument, emit, fail, load_predictor, require_positive
 
 
 def add_arguments(parser) -> None:
@@ -30,6 +30,7 @@ def add_arguments(parser) -> None:
 def main(args) -> int:
     from mbti_core.heads_config import is_sentiment_checkpoint
 
+    require_positive(args, "batch_size", "limit")  # --limit 0 would otherwise mean "every row"
     if args.nsmc is not None or is_sentiment_checkpoint(args.checkpoint):
         from mbti_core import sentiment  # torch: only for this kind of checkpoint
 

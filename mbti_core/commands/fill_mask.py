@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import sys
 
-from mbti_core.commands import add_checkpoint_argument, emit, fail, load_predictor
+from mbti_core.commands import (
+    add_checkpoint_argument, emit, fail, load_predictor, require_positive, text_argument,
+)
 from mbti_core.predictor_base import DEFAULT_FILL_TYPES
 
 
@@ -20,9 +22,20 @@ def add_arguments(parser) -> None:
 
 
 def main(args) -> int:
+    from mbti_core.app_support import check_masked
+    from mbti_core.predictor_base import check_text, preprocess_masked
+
+    require_positive(args, "top_k")
     try:
+        text = text_argument(args.text)
+        preprocess_masked(check_text(text))  # empty, or not exactly one [MASK]: the Predictor's own words
+        checked = check_masked(text, limit=len(text) + 1)  # the fronts' check: words around the [MASK], ...
+        if not checked.ok:
+            return fail(checked.error)
+        for notice in checked.notices:
+            print(f"note: {notice}", file=sys.stderr)
         predictor = load_predictor(args.checkpoint)
-        result = predictor.fill_mask(args.text, args.types, args.top_k)
+        result = predictor.fill_mask(text, args.types, args.top_k)
     except (FileNotFoundError, ValueError) as error:
         return fail(str(error))
     if result.truncated:

@@ -2,11 +2,15 @@
 
 Without ``--output``: one JSON object per text, one per line: {"text", "type", "axes": {"EI": P(E), "SN": P(S),
 "TF": P(T), "JP": P(J)}, "types": {16 types}, "truncated"}. FILE: one text per line (blank lines skipped), or
-.csv/.csv.gz/.jsonl with a ``text`` column/key (``--column`` names another). A text that cannot be scored
-(empty) gets {"text", "error"} in its place and the exit status is 1; the others are still printed.
-``--person`` prints one aggregated prediction for all the texts (one writer's messages) instead.
+.csv/.tsv/.jsonl (also .gz) with a ``text`` column/key (``--column`` names another), decoded as the batch scorer
+decodes uploads (UTF-8, then CP949; a binary file or a malformed CSV is an error). Every text gets the app's input
+check (``batch.row_problem``: empty, emoji or symbols only, invalid characters): one that fails it gets
+{"text", "error"} in its place and the exit status is 1; the others are still printed. ``--text`` gets the same
+check (one ``error:`` line, exit 2; bytes that are not UTF-8 are decoded as CP949 or refused). ``--person`` prints
+one aggregated prediction for all the usable texts (one writer's messages) instead.
 
-With ``--output OUT`` (batch scoring, ``mbti_core.batch``): FILE is read as CSV/TSV/JSONL/text (UTF-8 or CP949,
+With ``--output OUT`` (batch scoring, ``mbti_core.batch``): OUT is checked first (a folder, an unwritable place or
+the input file itself is refused before anything is scored); FILE is read as CSV/TSV/JSONL/text (UTF-8 or CP949,
 limits ``--max-mb`` / ``--max-rows``), scored in batches with a progress bar on stderr, and OUT gets one row per
 input row: row, text, type, P(E), P(S), P(T), P(J), truncated, error (CSV in UTF-8 with BOM, or JSON lines for
 .jsonl). Failed rows keep their place with the reason under ``error``; a summary goes to stderr and the exit
@@ -15,9 +19,11 @@ status is 1 when any row failed, 2 when the file cannot be read.
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from pathlib import Path
 
-from mbti_core.commands import add_checkpoint_argument, emit, fail, load_predictor
+from mbti_core.commands import add_checkpoint_argument, checked_message, emit, fail, load_predictor, require_positive
 
 
 def add_arguments(parser) -> None:
@@ -34,23 +40,36 @@ def add_arguments(parser) -> None:
     parser.add_argument("--max-rows", type=int, default=None, help="batch scoring: row limit")
 
 
-def read_texts(path: str, column: str = "text") -> list[str]:
-    """Texts of an input file; raises ValueError/FileNotFoundError with a clear message."""
+def read_texts(path: str, column: str = "text") -> list:
+    """Texts of an input file; raises ValueError/FileNotFoundError with a clear message. Bytes are decoded by the
+    upload rule of ``mbti_core.batch`` (UTF-8, then CP949; a binary file is refused) and CSV/TSV is parsed as
+    there (a malformed file, e.g. an unclosed quote, is an error, never merged rows)."""
+    import gzip
+
+    from mbti_core import batch
+
     file = Path(path)
     if not file.is_file():
         raise FileNotFoundError(f"input file not found: {file}")
     name = file.name.lower()
-    if name.endswith((".csv", ".csv.gz")):
-        import pandas as pd
-
+    data = file.read_bytes()
+    if name.endswith(".gz"):
         try:
-            frame = pd.read_csv(file, dtype=str, keep_default_na=False)
-        except Exception as error:
-            raise ValueError(f"cannot read CSV {file}: {error}") from error
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as error:
+            raise ValueError(f"{file}: not a valid gzip file ({error})") from None
+        name = name.removesuffix(".gz")
+    decoded = batch.decode_text(data)
+    if decoded is None:
+        raise ValueError(f"{file}: the file is neither UTF-8 nor CP949 (EUC-KR) text"
+                         f"{' (it looks binary)' if batch.looks_binary(data) else ''}; save it as UTF-8 text")
+    text, _ = decoded
+    if name.endswith((".csv", ".tsv")):
+        frame = batch.read_delimited(text, file.name, "\t" if name.endswith(".tsv") else ",")
         if column not in frame.columns:
             raise ValueError(f"{file} has no {column!r} column (columns: {', '.join(frame.columns)})")
         return frame[column].tolist()
-    lines = file.read_text(encoding="utf-8", errors="replace").splitlines()
+    lines = text.splitlines()
     if name.endswith((".jsonl", ".ndjson")):
         texts = []
         for number, line in enumerate(lines, start=1):
@@ -79,6 +98,7 @@ def batch_main(args) -> int:
         return fail("--person and --output do not go together: --person prints one prediction as JSON")
     limits = {"max_mb": args.max_mb or batch.MAX_FILE_MB, "max_rows": args.max_rows or batch.MAX_ROWS}
     try:
+        batch.check_output_path(args.output, args.input)  # before minutes of scoring, not after
         table = batch.read_table(args.input, **limits)
         predictor = load_predictor(args.checkpoint)
         with tqdm(total=None, unit="msg", desc="scoring", file=sys.stderr, disable=None) as bar:
@@ -87,9 +107,17 @@ def batch_main(args) -> int:
                 bar.update(done - bar.n)
 
             result = batch.score_table(predictor, table, args.column, args.batch_size, progress)
-        batch.write_result(result, args.output)
-    except (FileNotFoundError, ValueError) as error:  # BatchInputError is a ValueError
+    except (FileNotFoundError, ValueError) as error:  # BatchInputError and CheckpointError are ValueErrors
         return fail(str(error))
+    try:
+        batch.write_result(result, args.output)
+    except OSError as error:  # the disk filled up, the folder went away, ...: say so, and keep the work
+        rescue = Path(tempfile.gettempdir()) / f"mbti-preds-{os.getpid()}{Path(args.output).suffix or '.csv'}"
+        try:
+            batch.write_result(result, rescue)
+        except OSError:
+            return fail(f"cannot write {args.output} ({error.strerror or error}); the results are lost")
+        return fail(f"cannot write {args.output} ({error.strerror or error}); the results were saved to {rescue}")
     print(f"scored {len(result.scored):,} of {result.n_rows:,} rows (column {result.column!r}, {table.encoding}) "
           f"in {result.seconds:.1f} s ({result.messages_per_second:.0f} messages/s) -> {args.output}", file=sys.stderr)
     if len(result.failed):
@@ -100,12 +128,17 @@ def batch_main(args) -> int:
 
 
 def main(args) -> int:
+    require_positive(args, "batch_size", "max_mb", "max_rows")
     if args.output:
         if args.input is None:
             return fail("--output needs --input FILE (batch scoring of a file)")
         return batch_main(args)
+    from mbti_core.batch import row_problem
+
     try:
-        texts = [args.text] if args.text is not None else read_texts(args.input, args.column or "text")
+        # --text gets the fronts' check (empty, emoji only, invalid bytes: one line, exit 2); the rows of --input
+        # get it row by row (batch.row_problem, as the batch scorer), a failed row keeping its place.
+        texts = [checked_message(args.text)] if args.text is not None else read_texts(args.input, args.column or "text")
         if not texts:
             return fail(f"no texts in {args.input}")
         from mbti_core.heads_config import is_sentiment_checkpoint
@@ -114,26 +147,23 @@ def main(args) -> int:
             from mbti_core import sentiment  # torch: only for this kind of checkpoint
 
             return sentiment.predict_command(args, texts)
+        problems = [row_problem(text) for text in texts]
+        good = [text for text, problem in zip(texts, problems) if problem is None]
         predictor = load_predictor(args.checkpoint)
         if args.person:
-            emit(predictor.predict_person(texts, batch_size=args.batch_size))
+            if not good:
+                return fail(f"no messages to analyse in {args.input} ({problems[0]})")
+            person = predictor.predict_person(good, batch_size=args.batch_size)
+            person["skipped_messages"] += len(texts) - len(good)
+            emit(person)
             return 0
-        if len(texts) == 1:
+        if args.text is not None:
             emit(predictor.predict(texts, batch_size=args.batch_size)[0])
             return 0
+        results = iter(predictor.predict(good, batch_size=args.batch_size) if good else [])
     except (FileNotFoundError, ValueError) as error:
         return fail(str(error))
-    # Several texts: score the good ones together, report the bad ones in place.
-    from mbti_core.predictor_base import check_text, preprocess
-
-    usable = []
-    for text in texts:
-        try:
-            usable.append(bool(preprocess(check_text(text))))
-        except ValueError:
-            usable.append(False)
-    good = [text for text, ok in zip(texts, usable) if ok]
-    results = iter(predictor.predict(good, batch_size=args.batch_size) if good else [])
-    for text, ok in zip(texts, usable):
-        emit(next(results) if ok else {"text": text, "error": "empty text (or only whitespace): nothing to analyse"})
-    return 0 if all(usable) else 1
+    # Several texts: the good ones scored together, the bad ones reported in place.
+    for text, problem in zip(texts, problems):
+        emit(next(results) if problem is None else {"text": text, "error": problem})
+    return 0 if all(problem is None for problem in problems) else 1

@@ -10,7 +10,6 @@ The word-frequency baseline counts words in the study's training part.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 from mbti_core.commands import add_checkpoint_argument, emit, quiet_transformers

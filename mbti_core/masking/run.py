@@ -87,7 +87,8 @@ def read_input_rows(path) -> list[InputRow]:
                     text = normalise_text(obj["text"])
                     rows.append(InputRow(row_id(index, text), text, mbti))
             elif name.endswith(".csv"):
-                reader = csv.DictReader(handle)
+                # strict: an unclosed quote is an error (non-strict csv would merge every later row into one text)
+                reader = csv.DictReader(handle, strict=True)
                 if reader.fieldnames is None or "text" not in reader.fieldnames:
                     raise InputError(f"{path}: CSV needs a 'text' column; found columns {reader.fieldnames}")
                 for index, record in enumerate(reader):
@@ -103,7 +104,11 @@ def read_input_rows(path) -> list[InputRow]:
                     rows.append(InputRow(row_id(index, text), text, None))
     except UnicodeDecodeError as error:
         raise InputError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
-    except (csv.Error, gzip.BadGzipFile, EOFError) as error:
+    except csv.Error as error:
+        raise InputError(f"{path}: malformed CSV in the record starting on line {reader.line_num + 1} ({error}). Check "
+                         "for an unclosed quote there; texts containing commas or line breaks must be in double "
+                         "quotes.") from None
+    except (gzip.BadGzipFile, EOFError) as error:
         raise InputError(f"{path}: cannot read: {error}") from None
     _raise_if(errors, path)
     return rows

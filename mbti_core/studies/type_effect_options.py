@@ -34,12 +34,12 @@ from mbti_core import evaluation, settings
 
 logger = logging.getLogger(__name__)
 
-EVERYDAY_SENTENCES = [
-    "주말에는 보통 집에서 [MASK] 편이야.",
+EVERYDAY_SENTENCES = [  # five everyday chat sentences (the first three are the app's examples)
     "친구들이랑 만나면 [MASK] 얘기를 제일 많이 해.",
     "여행 갈 때는 [MASK] 가는 게 좋아.",
-    "일이 많을 때는 [MASK] 처리하려고 해.",
     "오늘 하루는 정말 [MASK].",
+    "주말에는 보통 집에서 [MASK] 편이야.",
+    "일이 많을 때는 [MASK] 처리하려고 해.",
 ]
 STAGES = ("phase2_frozen_head", "phase2_full", "phase3_no_refit", "phase3_refit_head")
 STAGE_LABELS = {

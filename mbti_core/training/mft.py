@@ -284,6 +284,7 @@ def run_seed(config: MFTConfig, seed: int, data: dict, phase2: dict | None, desc
     thresholds = phases.choose_thresholds(data["validation"], probs["validation"]) if config.tune_thresholds else [0.5] * 4
     result = {
         "seed": seed, "mode": config.mode, "train_seconds": round(train_seconds, 1),
+        "device": torch.cuda.get_device_name() if device == "cuda" else f"cpu ({torch.get_num_threads()} threads, fp32)",
         "validation": phases.classification_metrics(data["validation"], probs["validation"]),
         "test": phases.classification_metrics(data["test"], probs["test"]),
         "thresholds": thresholds,

@@ -1,0 +1,60 @@
+"""The Space / Docker image plumbing that scripts/check_space.sh relies on: .dockerignore rules, what the
+Dockerfile installs and serves, and the 10 MB LFS check (on a throwaway repository). The full check, which serves
+the image's files in a fresh venv and drives chromium, is ``bash scripts/check_space.sh`` (CI runs it)."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import check_space  # noqa: E402
+
+
+def test_dockerignore_keeps_what_serving_needs_and_drops_the_rest():
+    patterns = check_space.dockerignore_patterns(ROOT / ".dockerignore")
+    for kept in ("app.py", "navigation.py", "pages/batch.py", "mbti_core/data/text.py", "mbti_core/runs.py",
+                 "checkpoints/mft/model.safetensors", "reports/mft_vs_ft.json", ".streamlit/config.toml",
+                 "requirements-serve.txt", ".gitattributes"):
+        assert not check_space.ignored(kept, patterns), kept
+    for dropped in (".git/HEAD", ".venv/bin/python", "runs/cpu/x", "data/x.csv", "tests/test_app.py",
+                    "mbti_core/__pycache__/cli.cpython-311.pyc", "x.pyc", ".ci/run"):
+        assert check_space.ignored(dropped, patterns), dropped
+
+
+def test_the_image_installs_only_serving_requirements_and_keeps_xsrf_off_to_itself():
+    docker = check_space.read_dockerfile(ROOT / "Dockerfile")
+    assert docker["requirements"] == "requirements-serve.txt"
+    assert docker["env"]["STREAMLIT_SERVER_ENABLE_XSRF_PROTECTION"] == "false" and docker["env"]["HOME"] == "/home/user"
+    assert docker["cmd"][:3] == ["streamlit", "run", "app.py"]
+    serve = (ROOT / "requirements-serve.txt").read_text(encoding="utf-8")
+    pins = [line.split("==")[0].lower() for line in serve.splitlines() if line and not line.startswith("#")]
+    assert all("==" in line for line in serve.splitlines() if line and not line.startswith("#"))
+    assert not {"pytest", "playwright", "gradio", "accelerate", "onnx", "onnxscript", "openai"} & set(pins)
+    assert {"torch", "streamlit", "onnxruntime", "transformers"} <= set(pins)
+    assert "-r requirements-serve.txt" in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines()
+
+
+def test_the_lfs_check_fails_on_a_big_file_outside_the_lfs_rules(tmp_path):
+    if subprocess.run(["git", "lfs", "version"], capture_output=True).returncode != 0:
+        pytest.skip("git-lfs is not installed (scripts/check_space.sh installs it)")
+    repo = tmp_path / "space"
+    repo.mkdir()
+    (repo / ".gitattributes").write_text("*.safetensors filter=lfs diff=lfs merge=lfs -text\n")
+    (repo / "model.safetensors").write_bytes(b"\0" * 10_500_000)  # caught by the rule
+    (repo / "small.bin").write_bytes(b"\0" * 1000)
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"]
+    for command in (["init", "-q", "-b", "main"], ["lfs", "install", "--local"], ["add", "-A"], ["commit", "-qm", "a"]):
+        subprocess.run(git + command, check=True, capture_output=True)
+    assert check_space.check_lfs(repo)["over_10mb"] == ["model.safetensors"]
+    (repo / "weights.bin").write_bytes(b"\0" * 10_500_000)  # no rule catches *.bin
+    for command in (["add", "-A"], ["commit", "-qm", "b"]):
+        subprocess.run(git + command, check=True, capture_output=True)
+    with pytest.raises(check_space.CheckFailed, match="weights.bin"):
+        check_space.check_lfs(repo)
+    shutil.rmtree(repo)
