@@ -5,6 +5,8 @@
 - :mod:`.openai_masker`: :class:`OpenAIMasker`, the study's GPT-4o masker for any OpenAI-compatible server.
 - :mod:`.run`: running a masker over rows with resume; :func:`build_phase2_file` for the default phase-2 file.
 - :mod:`.command`: the ``mask`` subcommand (``add_arguments`` / ``main``).
+- :mod:`.generate`: the ``generate`` subcommand, the study's data step before masking: first-person persona
+  sentences per type from any OpenAI-compatible server, resumable and counted.
 """
 from mbti_core.lazy import lazy_exports
 
