@@ -32,13 +32,13 @@ from torch.nn import functional as F
 from transformers import AutoModel
 from transformers.utils import ModelOutput
 
+from mbti_core.checkpoint_files import CLASSIFIER_WEIGHTS as CLASSIFIER_WEIGHTS_NAME  # one definition of the names
+from mbti_core.checkpoint_files import TYPE_MLM_WEIGHTS as TYPE_MLM_WEIGHTS_NAME
 from mbti_core.encoding import MAX_CHARS_PER_TOKEN, MaskedEncoding, encode_batch, encode_masked_text  # noqa: F401
 from mbti_core.heads_config import FORMAT_VERSION, HEADS_CONFIG_NAME, HeadsConfig  # noqa: F401
 from mbti_core.masking.format import MASK  # noqa: F401
 from mbti_core.types import AXES, TYPES
 
-CLASSIFIER_WEIGHTS_NAME = "classifier_head.safetensors"
-TYPE_MLM_WEIGHTS_NAME = "type_mlm_head.safetensors"
 MAX_SHARD_SIZE = "15MB"  # the Spaces budget: every shipped file <= 15 MiB
 
 
