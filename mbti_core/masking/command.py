@@ -16,6 +16,18 @@ import sys
 HELP = "mask one type-characteristic token per sentence (logodds, random or an OpenAI-compatible LLM)"
 
 
+def add_server_arguments(group, timeout: float, per: str) -> None:
+    """The OpenAI-compatible server options shared by ``mask --masker openai`` and ``generate``."""
+    group.add_argument("--timeout", type=float, default=timeout, help=f"seconds per request (default {timeout:g})")
+    group.add_argument("--max-retries", type=int, default=5, help=f"retries per {per} on 429/5xx/timeouts (default 5)")
+    group.add_argument("--backoff-base", type=float, default=1.0, help="first backoff in seconds, doubling (default 1)")
+    group.add_argument("--backoff-max", type=float, default=30.0, help="longest backoff in seconds (default 30)")
+    group.add_argument("--response-format", choices=("json_schema", "json_object"), default="json_schema",
+                       help="structured output mode; json_object for servers without JSON-schema support")
+    group.add_argument("--price", type=float, nargs=2, metavar=("IN", "OUT"), default=None,
+                       help="USD per 1M input/output tokens for the cost estimate (default: built-in list prices)")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--masker", choices=("logodds", "random", "openai"), default="logodds",
                         help="who picks the token (default: logodds)")
@@ -37,14 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     llm = parser.add_argument_group("openai masker (key: OPENAI_API_KEY, server: OPENAI_BASE_URL)")
     llm.add_argument("--model", default="gpt-4o")
     llm.add_argument("--concurrency", type=int, default=8, help="requests in flight (default 8)")
-    llm.add_argument("--timeout", type=float, default=60.0, help="seconds per request (default 60)")
-    llm.add_argument("--max-retries", type=int, default=5, help="retries per row on 429/5xx/timeouts (default 5)")
-    llm.add_argument("--backoff-base", type=float, default=1.0, help="first backoff in seconds, doubling (default 1)")
-    llm.add_argument("--backoff-max", type=float, default=30.0, help="longest backoff in seconds (default 30)")
-    llm.add_argument("--response-format", choices=("json_schema", "json_object"), default="json_schema",
-                     help="structured output mode; json_object for servers without JSON-schema support")
-    llm.add_argument("--price", type=float, nargs=2, metavar=("IN", "OUT"), default=None,
-                     help="USD per 1M input/output tokens for the cost estimate (default: built-in list prices)")
+    add_server_arguments(llm, timeout=60.0, per="row")
 
 
 def _fail(message: str) -> int:

@@ -90,7 +90,6 @@ GENERATION_SCHEMA = {
         },
     },
 }
-_FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL)
 _INNER_BREAK = re.compile(r"[.!?…。]+[\s\"'”’)\]]*\s+\S")  # a sentence end followed by more text
 _HANGUL = re.compile(r"[가-힣]")
 _MBTI_WORD = re.compile(r"mbti|엠비티아이", re.IGNORECASE)
@@ -139,15 +138,10 @@ def parse_items(content: str | None) -> list | None:
     """The list under "items" of a JSON answer (a code fence around it is allowed), else None."""
     if not content or not content.strip():
         return None
-    content = content.strip()
-    fenced = _FENCE.match(content)  # local models like to wrap JSON in a code fence
-    if fenced:
-        content = fenced.group(1)
-    try:
-        answer = json.loads(content)
-    except json.JSONDecodeError:
-        return None
-    if not isinstance(answer, dict) or not isinstance(answer.get("items"), list):
+    from mbti_core.masking.openai_masker import json_answer
+
+    answer = json_answer(content)
+    if answer is None or not isinstance(answer.get("items"), list):
         return None
     return answer["items"]
 
@@ -568,14 +562,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="stop after this many requests in a row fail after their retries (default 3)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     llm = parser.add_argument_group("server (key: OPENAI_API_KEY, server: OPENAI_BASE_URL)")
-    llm.add_argument("--timeout", type=float, default=120.0, help="seconds per request (default 120)")
-    llm.add_argument("--max-retries", type=int, default=5, help="retries per request on 429/5xx/timeouts (default 5)")
-    llm.add_argument("--backoff-base", type=float, default=1.0, help="first backoff in seconds, doubling (default 1)")
-    llm.add_argument("--backoff-max", type=float, default=30.0, help="longest backoff in seconds (default 30)")
-    llm.add_argument("--response-format", choices=("json_schema", "json_object"), default="json_schema",
-                     help="structured output mode; json_object for servers without JSON-schema support")
-    llm.add_argument("--price", type=float, nargs=2, metavar=("IN", "OUT"), default=None,
-                     help="USD per 1M input/output tokens for the cost estimate (default: built-in list prices)")
+    from mbti_core.masking.command import add_server_arguments
+
+    add_server_arguments(llm, timeout=120.0, per="request")
 
 
 def main(args) -> int:

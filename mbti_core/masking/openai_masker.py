@@ -83,11 +83,8 @@ def build_messages(text: str, mbti: str | None) -> list[dict]:
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
 
-def parse_answer(content: str | None, text: str) -> tuple[MaskChoice | None, str | None]:
-    """(choice, None) for a usable answer, else (None, reason) with reason in
-    {"empty_answer", "malformed_json", "empty_token", "token_not_in_text"}."""
-    if not content or not content.strip():
-        return None, "empty_answer"
+def json_answer(content: str) -> dict | None:
+    """The JSON object of an LLM answer (a code fence around it is allowed), else None."""
     content = content.strip()
     fenced = _FENCE.match(content)  # local models like to wrap JSON in a code fence
     if fenced:
@@ -95,8 +92,17 @@ def parse_answer(content: str | None, text: str) -> tuple[MaskChoice | None, str
     try:
         answer = json.loads(content)
     except json.JSONDecodeError:
-        return None, "malformed_json"
-    if not isinstance(answer, dict) or not isinstance(answer.get("token"), str):
+        return None
+    return answer if isinstance(answer, dict) else None
+
+
+def parse_answer(content: str | None, text: str) -> tuple[MaskChoice | None, str | None]:
+    """(choice, None) for a usable answer, else (None, reason) with reason in
+    {"empty_answer", "malformed_json", "empty_token", "token_not_in_text"}."""
+    if not content or not content.strip():
+        return None, "empty_answer"
+    answer = json_answer(content)
+    if answer is None or not isinstance(answer.get("token"), str):
         return None, "malformed_json"
     token = unicodedata.normalize("NFC", answer["token"]).strip()  # texts are NFC (normalise_text)
     if not token or "[MASK]" in token:
