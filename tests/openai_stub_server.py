@@ -20,6 +20,8 @@ Run standalone for manual tests: ``python tests/openai_stub_server.py --port 801
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import argparse
 import itertools
 import json
@@ -199,4 +201,20 @@ if __name__ == "__main__":
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
+        server.stop()
+
+
+@contextmanager
+def stub_environment(monkeypatch, api_key: str):
+    """A started stub with OPENAI_API_KEY / OPENAI_BASE_URL pointing at it and no proxy in the way (a test's
+    monkeypatch undoes the environment); stopped afterwards."""
+    server = StubOpenAIServer(api_key=api_key).start()
+    monkeypatch.setenv("OPENAI_API_KEY", api_key)
+    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    try:
+        yield server
+    finally:
         server.stop()

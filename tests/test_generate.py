@@ -19,7 +19,9 @@ from mbti_core.masking.generate import CSV_COLUMNS, build_messages, check_item, 
 from mbti_core.masking.openai_masker import build_messages as mask_messages
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from openai_stub_server import COMPLETION_TOKENS, PROMPT_TOKENS, StubOpenAIServer, generation_request  # noqa: E402
+from openai_stub_server import (  # noqa: E402
+    COMPLETION_TOKENS, PROMPT_TOKENS, generation_request, stub_environment,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMAND = [sys.executable, "-m", "mbti_core"]
@@ -29,14 +31,8 @@ FAST = ["--timeout", "3", "--max-retries", "1", "--backoff-base", "0.01", "--bac
 
 @pytest.fixture
 def stub(monkeypatch):
-    server = StubOpenAIServer(api_key=KEY).start()
-    monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    yield server
-    server.stop()
+    with stub_environment(monkeypatch, KEY) as server:
+        yield server
 
 
 def generate(capsys, output, *args) -> tuple[int, dict | None, str]:

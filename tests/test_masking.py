@@ -25,7 +25,7 @@ from mbti_core.masking.openai_masker import (
 from mbti_core.masking.run import InputError, InputRow, build_phase2_file, fit_logodds_on_cafe
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from openai_stub_server import COMPLETION_TOKENS, PROMPT_TOKENS, StubOpenAIServer  # noqa: E402
+from openai_stub_server import COMPLETION_TOKENS, PROMPT_TOKENS, stub_environment  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 MASK_COMMAND = [sys.executable, "-m", "mbti_core", "mask"]
@@ -57,14 +57,8 @@ def toy_corpus():
 
 @pytest.fixture
 def stub(monkeypatch):
-    server = StubOpenAIServer(api_key=KEY).start()
-    monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    yield server
-    server.stop()
+    with stub_environment(monkeypatch, KEY) as server:
+        yield server
 
 
 def fast_settings(**overrides) -> OpenAISettings:
