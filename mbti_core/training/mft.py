@@ -306,10 +306,12 @@ def run_seed(config: MFTConfig, seed: int, data: dict, phase2: dict | None, desc
 
 def fit_head(config: MFTConfig, model, tokenizer, phase2: dict, seed: int) -> list[dict]:
     """The type-conditioned head alone on the frozen encoder (``training.type_head``)."""
+    import torch
+
     from mbti_core import type_effect
     from mbti_core.training.type_head import fit_type_head
 
-    device = "cuda" if __import__("torch").cuda.is_available() else "cpu"
+    device = "cuda" if torch.cuda.is_available() else "cpu"
     model.to(device)
     train = type_effect.masked_features(model, tokenizer, phase2["train"], config.max_length, config.eval_batch_size)
     validation = (type_effect.masked_features(model, tokenizer, phase2["validation"], config.max_length, config.eval_batch_size)
