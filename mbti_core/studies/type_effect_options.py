@@ -25,6 +25,8 @@ import argparse
 import hashlib
 import json
 import logging
+import shlex
+import sys
 import time
 from pathlib import Path
 
@@ -256,8 +258,8 @@ def run(args) -> dict:
         report["phase1_data"] = _phase1_data(args.base_model, args.data_dir, seeds, work)
 
     report["about"] = __doc__.split("\n\n")[0].strip()
-    report.setdefault("commands", {}).update({part: f"python -m mbti_core type-effect-options --parts {part}"
-                                              for part in parts})
+    command = " ".join(shlex.quote(a) for a in ["python", "-m", "mbti_core", *sys.argv[1:]])
+    report.setdefault("commands", {}).update({part: command for part in parts})  # the exact command behind each part
     report["seconds"] = round(time.perf_counter() - started, 1)
     report_path.parent.mkdir(parents=True, exist_ok=True)
     report_path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
