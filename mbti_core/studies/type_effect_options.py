@@ -247,7 +247,6 @@ def run(args) -> dict:
 
     if "shipped" in parts:
         import subprocess
-        import sys
 
         done = subprocess.run([sys.executable, "-m", "mbti_core", "type-effect", "--checkpoint", args.checkpoint],
                               capture_output=True, text=True, check=True)
