@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from mbti_core.training.loop import LoopConfig, read_progress, train
+from mbti_core.training.loop import EpochShuffleSampler, LoopConfig, read_progress, train
 
 
 class ToyClassifier(nn.Module):
@@ -191,3 +191,31 @@ def test_time_budget_shortens_the_plan_and_still_decays_to_zero(tmp_path):
     # Re-running the same command resumes to "done" under the shortened plan instead of training on.
     again = train(SlowToyClassifier(), toy_dataset(), cfg)
     assert again[-1]["global_step"] == done
+
+
+def test_length_grouped_order_is_a_seeded_permutation_with_tight_batches():
+    lengths = [int(n) for n in torch.randint(1, 129, (4096,), generator=torch.Generator().manual_seed(3))]
+    sampler = EpochShuffleSampler(len(lengths), seed=5, lengths=lengths, batch_size=64)
+    first = list(sampler)
+    assert sorted(first) == list(range(len(lengths)))
+    assert list(sampler) == first  # the same (seed, epoch) gives the same order: resumable
+    sampler.set_epoch(1)
+    assert list(sampler) != first
+
+    def padded_tokens(order):  # what dynamic padding pads to, summed over batches
+        return sum(max(lengths[i] for i in order[s:s + 64]) * len(order[s:s + 64]) for s in range(0, len(order), 64))
+
+    random_order = list(EpochShuffleSampler(len(lengths), seed=5))
+    assert padded_tokens(first) < 0.6 * padded_tokens(random_order)
+    with pytest.raises(ValueError, match="lengths"):
+        EpochShuffleSampler(10, seed=0, lengths=[1, 2], batch_size=2)
+
+
+def test_group_by_length_needs_lengths_and_trains(tmp_path):
+    data = toy_dataset()
+    with pytest.raises(ValueError, match="lengths"):
+        train(ToyClassifier(), data, config(tmp_path, "nolen", group_by_length=True))
+    lengths = [1 + i % 7 for i in range(len(data))]
+    history = train(ToyClassifier(), data, config(tmp_path, "grouped", epochs=3, group_by_length=True),
+                    lengths=lengths)
+    assert history[-1]["global_step"] == 36 and history[-1]["train_loss"] < history[0]["train_loss"]

@@ -56,6 +56,10 @@ class LoopConfig:
     num_workers: int = 0            # DataLoader workers
     time_budget_s: float | None = None  # plan no more optimizer steps than fit in this many seconds of training
     calibration_steps: int = 50     # steps timed (after 10 untimed) to size the plan to time_budget_s
+    # Batches of similar length (transformers' length-grouped order: shuffle, sort within mega-batches of 50):
+    # on cafe comments a random batch is 1/3 real tokens, so this makes a CPU epoch about twice as fast.
+    # Needs ``train(..., lengths=...)``.
+    group_by_length: bool = False
 
 
 def resolve_mixed_precision(value: str) -> str:
@@ -83,11 +87,16 @@ def make_accelerator(config: LoopConfig):
 
 
 class EpochShuffleSampler(Sampler[int]):
-    """A random permutation that depends only on (seed, epoch): identical on every process and after a resume."""
+    """A random permutation that depends only on (seed, epoch): identical on every process and after a resume.
+    With ``lengths`` (and ``batch_size``), the permutation is length-grouped as transformers' Trainer does it."""
 
-    def __init__(self, length: int, seed: int):
+    def __init__(self, length: int, seed: int, lengths: list[int] | None = None, batch_size: int = 1):
+        if lengths is not None and len(lengths) != length:
+            raise ValueError(f"lengths has {len(lengths)} entries for a dataset of {length}")
         self.length = length
         self.seed = seed
+        self.lengths = None if lengths is None else [int(n) for n in lengths]
+        self.batch_size = batch_size
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -96,6 +105,10 @@ class EpochShuffleSampler(Sampler[int]):
     def __iter__(self):
         generator = torch.Generator()
         generator.manual_seed(self.seed * 1_000_003 + self.epoch)
+        if self.lengths is not None:
+            from transformers.trainer_pt_utils import get_length_grouped_indices
+
+            return iter(get_length_grouped_indices(self.lengths, self.batch_size, generator=generator))
         return iter(torch.randperm(self.length, generator=generator).tolist())
 
     def __len__(self) -> int:
@@ -163,6 +176,7 @@ def train(
     eval_fn: Callable | None = None,
     accelerator=None,
     batch_metrics: Callable | None = None,
+    lengths: list[int] | None = None,
 ) -> list[dict]:
     """Explicit loop on Accelerate: model(**batch) must return an object with .loss (HF convention).
     eval_fn(model, accelerator, epoch) -> dict is called after each epoch; its dict is merged into that epoch's
@@ -175,6 +189,7 @@ def train(
     - Each row: {"epoch", "global_step", "train_loss", "steps": [{"step", "epoch", "loss", "lr", ...}], **eval}.
     - Step logs carry the window mean of ``loss``, of ``accuracy`` when the model output has an ``accuracy``
       field, and of whatever ``batch_metrics(outputs, batch) -> dict[str, float]`` returns.
+    - ``lengths`` (one per example, e.g. token counts) is used when ``config.group_by_length`` is set.
     - The caller's ``model`` object is trained in place (and left unwrapped, without autocast hooks).
     """
     from accelerate.utils import set_seed
@@ -185,6 +200,8 @@ def train(
         raise ValueError("gradient_accumulation_steps must be >= 1")
     if config.max_steps is not None and config.max_steps < 1:
         raise ValueError("max_steps must be >= 1 when given")
+    if config.group_by_length and lengths is None:
+        raise ValueError("group_by_length needs the examples' lengths")
 
     if accelerator is None:
         accelerator = make_accelerator(config)
@@ -200,20 +217,21 @@ def train(
     for name in registries:
         getattr(accelerator, name).clear()
     try:
-        return _train(model, train_dataset, config, accelerator, collate_fn, eval_fn, batch_metrics)
+        return _train(model, train_dataset, config, accelerator, collate_fn, eval_fn, batch_metrics,
+                      lengths if config.group_by_length else None)
     finally:
         for name in registries:
             setattr(accelerator, name, outer[name])
 
 
-def _train(model, train_dataset, config, accelerator, collate_fn, eval_fn, batch_metrics) -> list[dict]:
+def _train(model, train_dataset, config, accelerator, collate_fn, eval_fn, batch_metrics, lengths) -> list[dict]:
     from tqdm.auto import tqdm
 
     output_dir = Path(config.output_dir)
     if accelerator.is_main_process:
         output_dir.mkdir(parents=True, exist_ok=True)
 
-    sampler = EpochShuffleSampler(len(train_dataset), config.seed)
+    sampler = EpochShuffleSampler(len(train_dataset), config.seed, lengths, config.batch_size)
     dataloader = DataLoader(
         train_dataset,
         batch_size=config.batch_size,

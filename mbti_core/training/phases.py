@@ -58,6 +58,13 @@ class TextLabelDataset(Dataset):
         return item
 
 
+def token_lengths(tokenizer, texts: list[str], max_length: int) -> list[int]:
+    """Token count of each text after truncation (what the collator will pad to)."""
+    encoded = tokenizer(list(texts), truncation=True, max_length=max_length, return_attention_mask=False,
+                        return_token_type_ids=False)
+    return [len(ids) for ids in encoded["input_ids"]]
+
+
 class ClassificationCollator:
     """Tokenises a batch of texts (dynamic padding, truncation at max_length)."""
 
@@ -223,8 +230,9 @@ def run_phase1(model: MBTIModel, tokenizer, descriptions: pd.DataFrame, loop: Lo
     """Phase 1: the classifier on type-description sentences (validation: cafe validation texts, if given)."""
     dataset = TextLabelDataset.from_frame(descriptions)
     eval_fn = classifier_eval_fn(tokenizer, val_frame, max_length) if val_frame is not None and len(val_frame) else None
+    lengths = token_lengths(tokenizer, dataset.texts, max_length) if loop.group_by_length else None
     return train(model.as_classifier(), dataset, loop, collate_fn=ClassificationCollator(tokenizer, max_length),
-                 eval_fn=eval_fn, batch_metrics=_accuracy_metric)
+                 eval_fn=eval_fn, batch_metrics=_accuracy_metric, lengths=lengths)
 
 
 def split_masked_rows(rows: list[dict], val_fraction: float = 0.05, seed: int = 0) -> tuple[list[dict], list[dict]]:
@@ -263,5 +271,6 @@ def run_phase3(model: MBTIModel, tokenizer, train_frame: pd.DataFrame, loop: Loo
     weights = writer_weights(train_frame["writer"].tolist(), writer_weighting) if "writer" in train_frame else None
     dataset = TextLabelDataset.from_frame(train_frame, weights)
     eval_fn = classifier_eval_fn(tokenizer, val_frame, max_length) if val_frame is not None and len(val_frame) else None
+    lengths = token_lengths(tokenizer, dataset.texts, max_length) if loop.group_by_length else None
     return train(model.as_classifier(), dataset, loop, collate_fn=ClassificationCollator(tokenizer, max_length),
-                 eval_fn=eval_fn, batch_metrics=_accuracy_metric)
+                 eval_fn=eval_fn, batch_metrics=_accuracy_metric, lengths=lengths)
