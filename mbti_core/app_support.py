@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import unicodedata
 from collections import Counter
@@ -16,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mbti_core import settings
+from mbti_core.encoding import MASK
 from mbti_core.predictor_base import DEFAULT_FILL_TYPES, STUDY_FILL_SENTENCE  # noqa: F401 (pages import them here)
 from mbti_core.types import AXES, TYPES
 
@@ -47,7 +47,6 @@ EXAMPLE_MESSAGES = (
 FILL_MASK_EXAMPLES = ("친구들이랑 만나면 [MASK] 얘기를 제일 많이 해.", "여행 갈 때는 [MASK] 가는 게 좋아.",
                       "오늘 하루는 정말 [MASK].", STUDY_FILL_SENTENCE)
 FILL_MASK_EXAMPLE = FILL_MASK_EXAMPLES[0]
-MASK = "[MASK]"
 _MASK_PATTERN = re.compile(r"\[mask\]|<mask>", re.IGNORECASE)
 
 
@@ -57,14 +56,10 @@ def model_source(mode: str) -> str:
     (a folder or a Hub id), else ``<MBTI_CHECKPOINT_DIR or checkpoints/>/<mode>``."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
-    override = os.environ.get(f"MBTI_{mode.upper()}_CHECKPOINT", "").strip()
-    return override or str(settings.checkpoint_dir() / mode)
+    return settings.model_checkpoint(mode)
 
 
-def reports_dir() -> Path:
-    """``MBTI_REPORTS_DIR`` if set (tests, other runs), else the project's ``reports/``."""
-    value = os.environ.get("MBTI_REPORTS_DIR", "").strip()
-    return Path(value).expanduser() if value else settings.reports_dir()
+reports_dir = settings.reports_dir
 
 
 def missing_model_message(mode: str, error: Exception) -> str:
@@ -563,8 +558,8 @@ def load_results() -> Results:
 
 
 def study_figures() -> dict:
-    """The student study's published numbers (their data and split), as recorded by the training code."""
-    from mbti_core.training.mft import STUDY_FIGURES
+    """The student study's published numbers (their data and split)."""
+    from mbti_core.study_reference import STUDY_FIGURES
 
     return STUDY_FIGURES
 

@@ -297,12 +297,6 @@ def score_table(predictor, table: InputTable, column: str | None = None, batch_s
                        time.perf_counter() - started)
 
 
-def score_file(predictor, path: str | Path, column: str | None = None, batch_size: int = 64,
-               progress: ProgressCallback | None = None, max_mb: float = MAX_FILE_MB,
-               max_rows: int = MAX_ROWS) -> BatchResult:
-    return score_table(predictor, read_table(path, max_mb=max_mb, max_rows=max_rows), column, batch_size, progress)
-
-
 def check_output_path(path: str | Path, source: str | Path | None = None) -> Path:
     """Before any scoring: can ``path`` be written (a file, not a folder; its folder creatable and writable; not the
     input file)? Creates missing parent folders; an existing file is left as it is (opened for appending, never

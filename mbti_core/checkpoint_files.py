@@ -19,6 +19,7 @@ the Streamlit pages and the Gradio app all get the same message. A folder that d
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import struct
@@ -30,11 +31,19 @@ ENCODER_WEIGHTS = "model.safetensors"
 ENCODER_INDEX = "model.safetensors.index.json"
 CLASSIFIER_WEIGHTS = "classifier_head.safetensors"
 TYPE_MLM_WEIGHTS = "type_mlm_head.safetensors"
+MAX_SHARD_SIZE = "15MB"  # 15 * 10**6 bytes per weight file: under 15 MiB with the header (the Spaces budget)
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 MAX_HEADER_BYTES = 100_000_000  # the safetensors format's own limit
 DTYPE_BYTES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "I16": 2, "U16": 2, "F16": 2, "BF16": 2,
                "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8}
 COPY_AGAIN = "copy the checkpoint folder again (or retrain / download it)"
+# The ONNX graphs beside a checkpoint (written by mbti_core.onnx_export, read by mbti_core.onnx_predictor), and
+# the record of which safetensors headers they were exported from.
+EXPORT_INFO_NAME = "onnx_export.json"
+EXPORT_FORMAT = 1
+CLASSIFIER_GRAPH = "classifier.onnx"
+FILL_MASK_GRAPH = "fill_mask.onnx"
+SENTIMENT_GRAPH = "sentiment.onnx"
 
 
 class CheckpointError(ValueError):
@@ -148,3 +157,19 @@ def check_checkpoint(path: str | Path, kind: str | None = None, tokenizer: bool 
     if tokenizer and ((folder / "tokenizer.json").exists() or not other_vocabulary):
         _json(folder / "tokenizer.json", "the tokenizer")
     return folder
+
+
+def safetensors_header(path: Path) -> tuple[dict, int, bytes]:
+    """(header without ``__metadata__``, byte offset where tensor data starts, raw header bytes), unchecked: for
+    files ``check_checkpoint`` has passed."""
+    with open(path, "rb") as handle:
+        (length,) = struct.unpack("<Q", handle.read(8))
+        raw = handle.read(length)
+    header = json.loads(raw)
+    header.pop("__metadata__", None)
+    return header, 8 + length, raw
+
+
+def header_digest(path: Path) -> str:
+    """SHA-256 of a safetensors header: names, dtypes, shapes and offsets (an exported graph records it)."""
+    return hashlib.sha256(safetensors_header(path)[2]).hexdigest()

@@ -13,8 +13,10 @@ from pathlib import Path
 
 import torch
 
+from mbti_core import settings
+from mbti_core.checkpoint_files import MAX_SHARD_SIZE
+
 MAX_FILE_MIB = 15.0
-MAX_SHARD_SIZE = "15MB"  # 15 * 10**6 bytes: a shard stays under 15 MiB even with the safetensors header
 
 TINY_TYPES = ("bert", "electra", "roberta")
 
@@ -37,7 +39,7 @@ def _from_pretrained(loader, name_or_path: str | os.PathLike, what: str, **kwarg
     try:
         return loader.from_pretrained(name, local_files_only=True, **kwargs)
     except (OSError, ValueError) as cached_error:
-        if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+        if settings.hub_offline():
             raise EncoderNotFoundError(
                 f"{what}: {name!r} is not in the local Hugging Face cache and HF_HUB_OFFLINE is set "
                 f"({cached_error})"
@@ -58,12 +60,6 @@ def load_tokenizer(name_or_path: str | os.PathLike):
     return _from_pretrained(AutoTokenizer, name_or_path, "tokenizer")
 
 
-def load_config(name_or_path: str | os.PathLike):
-    from transformers import AutoConfig
-
-    return _from_pretrained(AutoConfig, name_or_path, "config")
-
-
 def load_encoder(name_or_path: str | os.PathLike, *, dtype: torch.dtype | None = torch.float32):
     """(tokenizer, AutoModel): the bare encoder, fp32 by default (fp16 checkpoints are upcast for training)."""
     from transformers import AutoModel
@@ -82,12 +78,6 @@ def load_masked_lm(name_or_path: str | os.PathLike, *, dtype: torch.dtype | None
     tokenizer = load_tokenizer(name_or_path)
     model = _from_pretrained(AutoModelForMaskedLM, name_or_path, "masked LM", dtype=dtype, use_safetensors=True)
     return tokenizer, model
-
-
-def encoder_of(model) -> torch.nn.Module:
-    """The bare encoder inside a task model (BertForMaskedLM.bert, ElectraForMaskedLM.electra, ...)."""
-    base = getattr(model, "base_model", None)
-    return base if base is not None else model
 
 
 def hidden_size(model_or_config) -> int:

@@ -10,8 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mbti_core.masking.format import MASK
-
+MASK = "[MASK]"  # the literal a masked sentence holds (files, pages, CLI); each tokenizer maps it to its own
 MAX_CHARS_PER_TOKEN = 20  # inference cuts absurdly long input to max_length * this many characters first
 
 

@@ -30,7 +30,7 @@ def choose_blend(y_true: np.ndarray, model_logits: np.ndarray, tfidf_logits: np.
 
     best = [(-1.0, 0.0, 0.5)] * len(AXES)  # (validation macro-F1, weight, threshold) per axis
     for w in WEIGHTS:
-        probs = 1 / (1 + np.exp(-(w * model_logits + (1 - w) * tfidf_logits)))
+        probs = evaluation.sigmoid(w * model_logits + (1 - w) * tfidf_logits)
         for axis, threshold in enumerate(evaluation.tune_thresholds(y_true, probs)):
             score = f1_score(y_true[:, axis], (probs[:, axis] >= threshold).astype(int), average="macro")
             if score > best[axis][0] + 1e-9:
@@ -41,13 +41,10 @@ def choose_blend(y_true: np.ndarray, model_logits: np.ndarray, tfidf_logits: np.
 
 def blend(model_logits: np.ndarray, tfidf_logits: np.ndarray, weights) -> np.ndarray:
     w = np.asarray(weights)[None, :]
-    return 1 / (1 + np.exp(-(w * model_logits + (1 - w) * tfidf_logits)))
+    return evaluation.sigmoid(w * model_logits + (1 - w) * tfidf_logits)
 
 
-def _metrics(frame, probs, thresholds) -> dict:
-    from mbti_core.training.phases import classification_metrics
-
-    return classification_metrics(frame, probs, thresholds)
+_metrics = evaluation.classification_metrics
 
 
 def run_ensemble(checkpoints: dict[str, str], data_dir=None, batch_size: int = 128) -> dict:
@@ -67,7 +64,7 @@ def run_ensemble(checkpoints: dict[str, str], data_dir=None, batch_size: int = 1
     report = {
         "split": {name: {"texts": len(frame), "writers": int(frame["writer"].nunique())} for name, frame in splits.items()},
         "rule": "per axis: weight w of the checkpoint's log-odds (0..1 by 0.1) and threshold chosen on validation macro-F1",
-        "tfidf_lr": {"test": _metrics(splits["test"], 1 / (1 + np.exp(-tfidf_logits["test"])), 0.5)},
+        "tfidf_lr": {"test": _metrics(splits["test"], evaluation.sigmoid(tfidf_logits["test"]), 0.5)},
     }
     for name, path in checkpoints.items():
         model = MBTIModel.from_pretrained(path).eval()
@@ -80,7 +77,7 @@ def run_ensemble(checkpoints: dict[str, str], data_dir=None, batch_size: int = 1
         report[name] = {
             "checkpoint": str(path),
             "alone": {"thresholds": list(model.heads_config.thresholds or [0.5] * 4),
-                      "test": _metrics(splits["test"], 1 / (1 + np.exp(-model_logits["test"])),
+                      "test": _metrics(splits["test"], evaluation.sigmoid(model_logits["test"]),
                                        model.heads_config.thresholds or 0.5)},
             "blend": {"weights": weights, "thresholds": thresholds,
                       "test": _metrics(splits["test"], blend(model_logits["test"], tfidf_logits["test"], weights), thresholds)},

@@ -1,15 +1,21 @@
-"""One module for every metric, so baselines and models are scored the same way.
+"""One module for every metric, threshold choice and the sigmoid, so baselines, training and the app score the
+same way.
 
 Inputs are axis labels ``y_true`` [N, 4] (1 = first letter: E, S, T, J) and axis probabilities
-``probs`` [N, 4] of the first letter.
+``probs`` [N, 4] of the first letter. scikit-learn is imported where a metric needs it, so serving (which only
+needs ``sigmoid``) runs without it.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, log_loss
 
-from mbti_core.types import AXES
+from mbti_core.types import AXES, type_labels
+
+
+def sigmoid(x) -> np.ndarray:
+    """The logistic function in float64 (axis logits -> probabilities of the first letter)."""
+    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=np.float64)))
 
 
 def _as_thresholds(thresholds) -> np.ndarray:
@@ -18,6 +24,8 @@ def _as_thresholds(thresholds) -> np.ndarray:
 
 def bce_loss(y_true, probs) -> float:
     """Mean binary cross-entropy over the four axes."""
+    from sklearn.metrics import log_loss
+
     y_true, probs = np.asarray(y_true), np.clip(np.asarray(probs, dtype=np.float64), 1e-7, 1 - 1e-7)
     return float(np.mean([log_loss(y_true[:, i], probs[:, i], labels=[0, 1]) for i in range(len(AXES))]))
 
@@ -28,6 +36,8 @@ def axis_metrics(y_true, probs, thresholds=0.5, loss: float | None = None) -> di
     Confusion matrices have rows = true, columns = predicted, both in the order (first, second letter),
     e.g. labels ["E", "I"].
     """
+    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
+
     y_true = np.asarray(y_true).astype(int)
     probs = np.asarray(probs, dtype=np.float64)
     if y_true.shape != probs.shape or y_true.ndim != 2 or y_true.shape[1] != len(AXES):
@@ -71,11 +81,13 @@ def writer_level(writers, y_true, probs) -> tuple[np.ndarray, np.ndarray, np.nda
     labels["writer"] = frame["writer"]
     logits = frame.groupby("writer", sort=True).mean()
     truth = labels.groupby("writer", sort=True).first()
-    return logits.index.to_numpy(), truth.to_numpy().astype(int), 1 / (1 + np.exp(-logits.to_numpy()))
+    return logits.index.to_numpy(), truth.to_numpy().astype(int), sigmoid(logits.to_numpy())
 
 
 def tune_thresholds(y_true, probs, grid=np.linspace(0.2, 0.8, 61)) -> list[float]:
     """Per-axis thresholds that maximise macro-F1 (choose them on validation, apply them on test)."""
+    from sklearn.metrics import f1_score
+
     y_true, probs = np.asarray(y_true).astype(int), np.asarray(probs)
     best = []
     for i in range(len(AXES)):
@@ -101,6 +113,8 @@ def mean_std(runs: list[dict], keys=("mean_macro_f1", "mean_accuracy", "type_acc
 
 def binary_metrics(y_true, probs) -> dict:
     """Sentiment-style metrics: accuracy, F1 of the positive class, log loss, n."""
+    from sklearn.metrics import accuracy_score, f1_score, log_loss
+
     y_true, probs = np.asarray(y_true).astype(int), np.asarray(probs, dtype=np.float64)
     y_pred = (probs >= 0.5).astype(int)
     return {
@@ -109,3 +123,19 @@ def binary_metrics(y_true, probs) -> dict:
         "f1": float(f1_score(y_true, y_pred, zero_division=0)),
         "loss": float(log_loss(y_true, np.clip(probs, 1e-7, 1 - 1e-7), labels=[0, 1])),
     }
+
+
+def classification_metrics(frame: pd.DataFrame, probs: np.ndarray, thresholds=0.5, by_writer: bool = True) -> dict:
+    """Metrics of a frame with ``type`` (and ``writer``) columns: comment level, and writer level (mean log-odds
+    of each writer's texts) when the frame has writers."""
+    y_true = type_labels(frame["type"].tolist())
+    metrics = axis_metrics(y_true, probs, thresholds=thresholds, loss=bce_loss(y_true, probs))
+    if by_writer and "writer" in frame:
+        _, writer_truth, writer_probs = writer_level(frame["writer"].to_numpy(), y_true, probs)
+        metrics["writer_level"] = axis_metrics(writer_truth, writer_probs, thresholds=thresholds)
+    return metrics
+
+
+def choose_thresholds(frame: pd.DataFrame, probs: np.ndarray) -> list[float]:
+    """Per-axis thresholds maximising macro-F1 on a frame with a ``type`` column (validation, never test)."""
+    return [float(t) for t in tune_thresholds(type_labels(frame["type"].tolist()), probs)]

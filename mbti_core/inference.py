@@ -26,7 +26,7 @@ import torch
 from mbti_core.encoding import MAX_CHARS_PER_TOKEN, MaskedEncoding
 from mbti_core.modeling import MBTIModel, encode_texts
 from mbti_core.predictor_base import (  # noqa: F401  re-exported: the public names of this module
-    DEFAULT_FILL_TYPES, BasePredictor, FillMaskResult, FillMaskUnavailable, check_text, preprocess, preprocess_masked,
+    BasePredictor, FillMaskUnavailable, check_text, preprocess, preprocess_masked,
     resolve_checkpoint,
 )
 from mbti_core.types import AXES

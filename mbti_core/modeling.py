@@ -33,13 +33,12 @@ from transformers import AutoModel
 from transformers.utils import ModelOutput
 
 from mbti_core.checkpoint_files import CLASSIFIER_WEIGHTS as CLASSIFIER_WEIGHTS_NAME  # one definition of the names
+from mbti_core.checkpoint_files import MAX_SHARD_SIZE
 from mbti_core.checkpoint_files import TYPE_MLM_WEIGHTS as TYPE_MLM_WEIGHTS_NAME
-from mbti_core.encoding import MAX_CHARS_PER_TOKEN, MaskedEncoding, encode_batch, encode_masked_text  # noqa: F401
-from mbti_core.heads_config import FORMAT_VERSION, HEADS_CONFIG_NAME, HeadsConfig  # noqa: F401
-from mbti_core.masking.format import MASK  # noqa: F401
+from mbti_core.encoding import encode_batch
+from mbti_core.heads_config import HeadsConfig
 from mbti_core.types import AXES, TYPES
 
-MAX_SHARD_SIZE = "15MB"  # the Spaces budget: every shipped file <= 15 MiB
 
 
 @dataclass
@@ -328,10 +327,6 @@ class TypeConditionedMLM(_View):
     @classmethod
     def from_pretrained(cls, directory, dtype: torch.dtype = torch.float32) -> "TypeConditionedMLM":
         return cls(MBTIModel.from_pretrained(directory, dtype))
-
-
-def count_parameters(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
 
 
 def encode_texts(tokenizer, texts: list[str], max_length: int, device="cpu") -> tuple[dict, list[bool]]:

@@ -20,24 +20,21 @@ headers changed (``load_predictor`` then falls back to torch). The export also c
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
-import struct
 import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
 
+from mbti_core.checkpoint_files import (
+    CLASSIFIER_GRAPH, EXPORT_FORMAT, EXPORT_INFO_NAME, FILL_MASK_GRAPH, SENTIMENT_GRAPH, header_digest,
+    safetensors_header,
+)
 from mbti_core.encoding import encode_batch
 
-EXPORT_INFO_NAME = "onnx_export.json"
-CLASSIFIER_GRAPH = "classifier.onnx"
-FILL_MASK_GRAPH = "fill_mask.onnx"
-SENTIMENT_GRAPH = "sentiment.onnx"
-EXPORT_FORMAT = 1
 TOLERANCE = 2e-3  # max |onnxruntime - torch| over the check texts' logits (fp32 both; kernels differ)
 CHECK_TEXTS = [
     "내일 모임 시간 딱 지켜야 해. 늦으면 곤란하니까 미리 준비하자",
@@ -49,20 +46,6 @@ CHECK_TEXTS = [
 CHECK_MASKED = ["할 일은 미리미리 [MASK]야 마음이 편하지", "주말에는 보통 [MASK] 하는 편이야 ㅋㅋ"]
 
 _SAFETENSORS_DTYPES = {"F16": (np.float16, 10), "F32": (np.float32, 1)}  # numpy dtype, ONNX data type
-
-
-def safetensors_header(path: Path) -> tuple[dict, int, bytes]:
-    """(header without ``__metadata__``, byte offset where tensor data starts, raw header bytes)."""
-    with open(path, "rb") as handle:
-        (length,) = struct.unpack("<Q", handle.read(8))
-        raw = handle.read(length)
-    header = json.loads(raw)
-    header.pop("__metadata__", None)
-    return header, 8 + length, raw
-
-
-def header_digest(path: Path) -> str:
-    return hashlib.sha256(safetensors_header(path)[2]).hexdigest()
 
 
 def _safetensors_files(directory: Path) -> list[Path]:

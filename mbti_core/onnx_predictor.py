@@ -24,7 +24,7 @@ from mbti_core.checkpoint_files import CheckpointError, check_checkpoint
 from mbti_core.encoding import MaskedEncoding, encode_batch
 from mbti_core.fast_tokenizer import FastTokenizer
 from mbti_core.heads_config import HeadsConfig
-from mbti_core.onnx_export import EXPORT_FORMAT, EXPORT_INFO_NAME, header_digest
+from mbti_core.checkpoint_files import EXPORT_FORMAT, EXPORT_INFO_NAME, header_digest
 from mbti_core.predictor_base import BasePredictor, resolve_checkpoint
 from mbti_core.sentiment import SentimentBase, read_sentiment_info
 

@@ -16,9 +16,9 @@ import numpy as np
 
 from mbti_core.data.mentions import mask_type_mentions
 from mbti_core.data.text import normalise_text
-from mbti_core.encoding import MAX_PIECES_PER_MASK, MaskedEncoding, encode_masked_text
+from mbti_core.encoding import MASK, MAX_PIECES_PER_MASK, MaskedEncoding, encode_masked_text
+from mbti_core.evaluation import sigmoid
 from mbti_core.heads_config import HEADS_CONFIG_NAME
-from mbti_core.masking.format import MASK
 from mbti_core.types import AXES, TYPE_INDEX, TYPES, normalise_type, predicted_types, type_probabilities
 
 DEFAULT_FILL_TYPES = ("ISTJ", "ENFP", "INTJ", "ESFP")
@@ -153,7 +153,7 @@ class BasePredictor:
         return logits, truncated, prepared
 
     def _result(self, text: str, axis_logits: np.ndarray) -> dict:
-        probs = 1.0 / (1.0 + np.exp(-axis_logits.astype(np.float64)))
+        probs = sigmoid(axis_logits)
         distribution = type_probabilities(probs)
         return {
             "text": text,

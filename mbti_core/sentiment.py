@@ -12,8 +12,7 @@ MBTI ``Predictor``: empty text -> ValueError, long text cut to ``max_length`` to
 ``SentimentBase`` holds all of that, torch-free; ``SentimentPredictor`` runs the torch model and
 ``onnx_predictor.OnnxSentimentPredictor`` the folder's ONNX export (``load_sentiment_predictor`` picks).
 
-Also here: the ``evaluate --nsmc`` and ``predict`` code paths for sentiment checkpoints (the command modules
-detect a sentiment checkpoint and call these), so those modules stay small.
+The ``evaluate --nsmc`` and ``predict`` paths for sentiment checkpoints live in ``mbti_core.commands``.
 """
 from __future__ import annotations
 
@@ -24,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from mbti_core.data.text import normalise_text
-from mbti_core.heads_config import SENTIMENT_CONFIG_NAME, is_sentiment_checkpoint  # noqa: F401
+from mbti_core.heads_config import SENTIMENT_CONFIG_NAME
 
 LABELS = ("negative", "positive")
 FORMAT_VERSION = 1
@@ -176,72 +175,3 @@ class SentimentPredictor(SentimentBase):
             logits = self.model(**batch).logits
         return logits.float().cpu().numpy(), truncated
 
-
-# -- command paths (called by mbti_core.commands.evaluate / predict) ------------------------------------------
-def read_nsmc_file(path):
-    """Labelled reviews (a DataFrame) of a raw file in the format of ``nsmc/reviews.jsonl.gz`` (review_id, movie_id,
-    rating, review), by the project's own NSMC rule (1-4 negative, 9-10 positive, 5-8 dropped, deduplicated)."""
-    from mbti_core.data.nsmc import prepare_nsmc, read_reviews
-
-    file = Path(path)
-    if not file.is_file():
-        raise FileNotFoundError(f"NSMC file not found: {file}")
-    try:
-        reviews = read_reviews(file)
-    except KeyError as error:
-        raise ValueError(f"{file}: missing field {error} (expected review_id, movie_id, rating, review)") from error
-    except (ValueError, EOFError, OSError) as error:
-        raise ValueError(f"{file} is not a JSON-lines reviews file ({type(error).__name__}: {error})") from error
-    return prepare_nsmc(reviews)
-
-
-def evaluate_nsmc(checkpoint, nsmc_file, batch_size: int = 64, limit: int | None = None,
-                  predictor: SentimentBase | None = None) -> dict:
-    """accuracy, F1 (positive class), loss, n of a sentiment checkpoint on a raw NSMC file."""
-    from mbti_core.evaluation import binary_metrics
-
-    rows = read_nsmc_file(nsmc_file)
-    if limit:
-        rows = rows.head(limit)
-    if rows.empty:
-        raise ValueError(f"no labelled reviews in {nsmc_file} (ratings 1-4 or 9-10 with usable text)")
-    if predictor is None:
-        from mbti_core.onnx_predictor import load_sentiment_predictor
-
-        predictor = load_sentiment_predictor(checkpoint)
-    probs, truncated = predictor.probabilities(rows["text"].tolist(), batch_size=batch_size)
-    metrics = binary_metrics(rows["label"].to_numpy(), probs[:, 1])
-    return {"checkpoint": str(checkpoint), "file": str(nsmc_file), **metrics,
-            "negative": int((rows["label"] == 0).sum()), "positive": int((rows["label"] == 1).sum()),
-            "truncated_texts": int(sum(truncated))}
-
-
-def predict_texts(checkpoint, texts: list, batch_size: int = 64) -> tuple[list[dict], bool]:
-    """One result per text; a text that cannot be scored gets ``{"text", "error"}`` in its place.
-    Returns (results, all_ok)."""
-    from mbti_core.onnx_predictor import load_sentiment_predictor
-
-    from mbti_core.app_support import check_message  # the Sentiment page's check: empty, emoji only, invalid
-
-    predictor = load_sentiment_predictor(checkpoint)
-    problems = [check_message(t if isinstance(t, str) else None).error for t in texts]
-    good = [t for t, problem in zip(texts, problems) if problem is None]
-    scored = iter(predictor.predict_details(good, batch_size=batch_size) if good else [])
-    results = [next(scored) if problem is None else {"text": t, "error": problem} for t, problem in zip(texts, problems)]
-    return results, all(problem is None for problem in problems)
-
-
-def predict_command(args, texts: list) -> int:
-    """``predict --checkpoint <sentiment checkpoint>``: one JSON line per text
-    ``{"text", "label", "probs": {"negative", "positive"}, "truncated"}``; exit 1 if a text could not be scored."""
-    from mbti_core.commands import emit, fail
-
-    if getattr(args, "person", False):
-        return fail("--person pools one writer's MBTI evidence; it does not apply to a sentiment checkpoint")
-    try:
-        results, all_ok = predict_texts(args.checkpoint, texts, batch_size=args.batch_size)
-    except (FileNotFoundError, ValueError) as error:
-        return fail(str(error))
-    for result in results:
-        emit(result)
-    return 0 if all_ok else 1

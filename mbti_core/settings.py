@@ -1,8 +1,14 @@
-"""Where things live. Every location is a setting, read from the environment.
+"""Every setting read from the environment, in one place (README's settings table lists the same).
 
 - ``MBTI_DATA_DIR``: the raw data (default ``../shared/data`` beside the project).
 - ``MBTI_CACHE_DIR``: built datasets (default ``.cache/`` in the project, git-ignored).
 - ``MBTI_CHECKPOINT_DIR``: the trained models (default ``checkpoints/``).
+- ``MBTI_MFT_CHECKPOINT``, ``MBTI_FT_CHECKPOINT``, ``MBTI_SENTIMENT_CHECKPOINT``: one model's folder or Hub id,
+  overriding ``<MBTI_CHECKPOINT_DIR>/<name>``.
+- ``MBTI_REPORTS_DIR``: the measured reports, read by the app and written by training (default ``reports/``).
+- ``OPENAI_API_KEY``, ``OPENAI_BASE_URL``: the OpenAI-compatible server of ``mask --masker openai`` and
+  ``generate`` (the key is never logged).
+- ``HF_HUB_OFFLINE``: Hugging Face's own switch; when set, a Hub id is looked up in the local cache only.
 """
 from __future__ import annotations
 
@@ -39,5 +45,25 @@ def checkpoint_dir(override: str | os.PathLike | None = None) -> Path:
     return Path(value).expanduser()
 
 
+def model_checkpoint(name: str) -> str:
+    """A model's folder or Hub id: ``MBTI_<NAME>_CHECKPOINT`` if set, else ``<MBTI_CHECKPOINT_DIR>/<name>``."""
+    override = os.environ.get(f"MBTI_{name.upper()}_CHECKPOINT", "").strip()
+    return override or str(checkpoint_dir() / name)
+
+
 def reports_dir() -> Path:
-    return PROJECT_ROOT / "reports"
+    """``MBTI_REPORTS_DIR`` if set (tests, other runs), else the project's ``reports/``."""
+    value = os.environ.get("MBTI_REPORTS_DIR", "").strip()
+    return Path(value).expanduser() if value else PROJECT_ROOT / "reports"
+
+
+def openai_api_key() -> str:
+    return os.environ.get("OPENAI_API_KEY", "").strip()
+
+
+def openai_base_url() -> str:
+    return os.environ.get("OPENAI_BASE_URL", "").strip() or "https://api.openai.com/v1"
+
+
+def hub_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes")

@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from mbti_core.app_figures import _layout
-from mbti_core.study_support import ENCODER_LABELS, METHOD_LABELS, TASK_LABELS, scaling_rows
+from mbti_core.study_support import ENCODER_LABELS, TASK_LABELS, scaling_rows
 
 NEGATIVE_COLOUR, POSITIVE_COLOUR = "#D62728", "#1F77B4"
 OURS_COLOUR, THEIRS_COLOUR = "#2E7D32", "#7F7F7F"
@@ -76,7 +76,3 @@ def probing_heatmaps(report: dict) -> go.Figure:
             name=encoder,
         ), row=1, col=column)
     return _layout(fig, 120 + 45 * max(report["layers"].values()))
-
-
-def method_label(method: str) -> str:
-    return METHOD_LABELS.get(method, method)

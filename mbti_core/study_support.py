@@ -4,7 +4,6 @@ shown. No Streamlit here (pages stay thin; this is unit-testable)."""
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 
 from mbti_core import settings
@@ -22,8 +21,7 @@ METHOD_LABELS = {"pca": "PCA", "tsne": "t-SNE"}
 
 def sentiment_source() -> str:
     """``MBTI_SENTIMENT_CHECKPOINT`` if set, else ``<MBTI_CHECKPOINT_DIR or checkpoints/>/sentiment``."""
-    override = os.environ.get("MBTI_SENTIMENT_CHECKPOINT", "").strip()
-    return override or str(settings.checkpoint_dir() / "sentiment")
+    return settings.model_checkpoint("sentiment")
 
 
 def missing_sentiment_message(error: Exception) -> str:

@@ -11,7 +11,6 @@ import itertools
 import numpy as np
 
 AXES: tuple[str, ...] = ("EI", "SN", "TF", "JP")
-AXIS_NAMES = {"EI": "E/I", "SN": "S/N", "TF": "T/F", "JP": "J/P"}
 
 # Canonical order: E/I outermost, so index = bits read as a binary number of "is second letter".
 TYPES: tuple[str, ...] = tuple("".join(letters) for letters in itertools.product(*AXES))
@@ -42,10 +41,6 @@ def _build_korean_nicknames() -> dict[str, str]:
 
 
 KOREAN_NICKNAMES: dict[str, str] = _build_korean_nicknames()
-
-
-def is_type(value: str) -> bool:
-    return isinstance(value, str) and value.upper() in TYPE_INDEX
 
 
 def normalise_type(value: str) -> str:

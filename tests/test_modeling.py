@@ -7,8 +7,9 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from mbti_core.heads_config import HEADS_CONFIG_NAME
 from mbti_core.modeling import (
-    CLASSIFIER_WEIGHTS_NAME, HEADS_CONFIG_NAME, TYPE_MLM_WEIGHTS_NAME, MBTIClassifier, MBTIModel, TypeConditionedMLM,
+    CLASSIFIER_WEIGHTS_NAME, TYPE_MLM_WEIGHTS_NAME, MBTIClassifier, MBTIModel, TypeConditionedMLM,
 )
 from tests.mft_helpers import build_encoder_dir, build_tokenizer, new_model
 

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mbti_core import modeling
+from mbti_core import evaluation
+from mbti_core.encoding import encode_masked_text, token_pieces
 from mbti_core.training import phases
 from mbti_core.training import ft as ft_command
 from mbti_core.training import mft
@@ -32,14 +33,14 @@ def encoder_dir(tmp_path_factory, tokenizer):
 
 def test_encode_masked_text_keeps_the_mask_in_long_texts(tokenizer):
     text = "계획 " * 200 + "[MASK] 마음이 편하지" + " 즉흥" * 50
-    encoding = modeling.encode_masked_text(tokenizer, text, n_masks=2, max_length=32)
+    encoding = encode_masked_text(tokenizer, text, n_masks=2, max_length=32)
     assert len(encoding.input_ids) == 32 and encoding.truncated
     assert encoding.input_ids[0] == tokenizer.cls_token_id and encoding.input_ids[-1] == tokenizer.sep_token_id
     assert [encoding.input_ids[i] for i in encoding.mask_positions] == [tokenizer.mask_token_id] * 2
-    short = modeling.encode_masked_text(tokenizer, "할 일은 [MASK] 편하지", max_length=32)
+    short = encode_masked_text(tokenizer, "할 일은 [MASK] 편하지", max_length=32)
     assert not short.truncated and len(short.mask_positions) == 1
     with pytest.raises(ValueError, match="exactly one"):
-        modeling.encode_masked_text(tokenizer, "[MASK] 그리고 [MASK]")
+        encode_masked_text(tokenizer, "[MASK] 그리고 [MASK]")
 
 
 def test_masked_dataset_labels_and_skips(tokenizer):
@@ -52,7 +53,7 @@ def test_masked_dataset_labels_and_skips(tokenizer):
     assert dataset.skipped["no_type"] == 1 and dataset.skipped["unknown_token"] == 1
     ids, labels, type_index = dataset[0]
     targets = [label for label in labels if label != -100]
-    assert targets == phases.token_pieces(tokenizer, rows[0]["token"])
+    assert targets == token_pieces(tokenizer, rows[0]["token"])
     assert type_index == TYPE_INDEX[rows[0]["type"]]
     batch = phases.MaskedSentenceCollator(tokenizer)([dataset[0], dataset[1]])
     assert batch["input_ids"].shape == batch["labels"].shape and batch["type_ids"].tolist()[0] == type_index
@@ -93,8 +94,8 @@ def test_phase3_weighted_loss_decreases(encoder_dir, tokenizer, tmp_path):
     history = phases.run_phase3(model, tokenizer, frame, loop_config(tmp_path / "p3", epochs=10, batch_size=8), 64,
                                 val_frame=frame, writer_weighting="inverse")
     assert _losses(history)[-1] < _losses(history)[0] * 0.8
-    probs = phases.sigmoid(phases.predict_axis_logits(model, tokenizer, frame["text"], 64))
-    metrics = phases.classification_metrics(frame, probs)
+    probs = evaluation.sigmoid(phases.predict_axis_logits(model, tokenizer, frame["text"], 64))
+    metrics = evaluation.classification_metrics(frame, probs)
     assert metrics["mean_accuracy"] > 0.9 and metrics["writer_level"]["n"] == frame["writer"].nunique()
 
 

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from mbti_core import cli, settings
-from mbti_core.sentiment import SENTIMENT_CONFIG_NAME, SentimentPredictor, is_sentiment_checkpoint
+from mbti_core.heads_config import SENTIMENT_CONFIG_NAME, is_sentiment_checkpoint
+from mbti_core.sentiment import SentimentPredictor
 from mbti_core.studies import embeddings, features, nsmc_scaling, probing
 from mbti_core.types import AXES
 from tests import study_helpers

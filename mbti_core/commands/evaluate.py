@@ -8,11 +8,11 @@ thresholds, plus the counts.
 
 ``python -m mbti_core evaluate --checkpoint checkpoints/sentiment --nsmc FILE.jsonl.gz`` scores a sentiment
 checkpoint on a raw file in the format of ``nsmc/reviews.jsonl.gz`` (labelled by the project's NSMC rule):
-accuracy, F1, loss, n (``mbti_core.sentiment.evaluate_nsmc``).
+accuracy, F1, loss, n (``evaluate_nsmc``).
 """
 from __future__ import annotations
 
-import numpy as np
+from pathlib import Path
 
 from mbti_core.commands import add_checkpoint_argument, emit, fail, load_predictor, require_positive
 
@@ -32,17 +32,15 @@ def main(args) -> int:
 
     require_positive(args, "batch_size", "limit")  # --limit 0 would otherwise mean "every row"
     if args.nsmc is not None or is_sentiment_checkpoint(args.checkpoint):
-        from mbti_core import sentiment  # torch: only for this kind of checkpoint
-
         if args.nsmc is None:
             return fail(f"{args.checkpoint} is a sentiment checkpoint: evaluate it with --nsmc FILE.jsonl.gz")
         try:
-            emit(sentiment.evaluate_nsmc(args.checkpoint, args.nsmc, batch_size=args.batch_size, limit=args.limit))
+            emit(evaluate_nsmc(args.checkpoint, args.nsmc, batch_size=args.batch_size, limit=args.limit))
         except (FileNotFoundError, ValueError) as error:
             return fail(str(error))
         return 0
     from mbti_core.data.cafe import MalformedDataError, read_comments_file
-    from mbti_core.training.phases import classification_metrics
+    from mbti_core.evaluation import classification_metrics, sigmoid
 
     try:
         table = read_comments_file(args.cafe_comments)
@@ -60,7 +58,7 @@ def main(args) -> int:
     except (FileNotFoundError, ValueError) as error:
         return fail(str(error))
     logits, truncated, _ = predictor.axis_logits(rows["text"].tolist(), batch_size=args.batch_size)
-    probs = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
+    probs = sigmoid(logits)
     emit({
         "checkpoint": args.checkpoint, "file": args.cafe_comments,
         "rows_after_cleaning": int(len(table)), "labelled_rows": int(len(rows)),
@@ -68,3 +66,40 @@ def main(args) -> int:
         "metrics": classification_metrics(rows, probs, thresholds=predictor.thresholds),
     })
     return 0
+
+
+def read_nsmc_file(path):
+    """Labelled reviews (a DataFrame) of a raw file in the format of ``nsmc/reviews.jsonl.gz`` (review_id, movie_id,
+    rating, review), by the project's own NSMC rule (1-4 negative, 9-10 positive, 5-8 dropped, deduplicated)."""
+    from mbti_core.data.nsmc import prepare_nsmc, read_reviews
+
+    file = Path(path)
+    if not file.is_file():
+        raise FileNotFoundError(f"NSMC file not found: {file}")
+    try:
+        reviews = read_reviews(file)
+    except KeyError as error:
+        raise ValueError(f"{file}: missing field {error} (expected review_id, movie_id, rating, review)") from error
+    except (ValueError, EOFError, OSError) as error:
+        raise ValueError(f"{file} is not a JSON-lines reviews file ({type(error).__name__}: {error})") from error
+    return prepare_nsmc(reviews)
+
+
+def evaluate_nsmc(checkpoint, nsmc_file, batch_size: int = 64, limit: int | None = None, predictor=None) -> dict:
+    """accuracy, F1 (positive class), loss, n of a sentiment checkpoint on a raw NSMC file."""
+    from mbti_core.evaluation import binary_metrics
+
+    rows = read_nsmc_file(nsmc_file)
+    if limit:
+        rows = rows.head(limit)
+    if rows.empty:
+        raise ValueError(f"no labelled reviews in {nsmc_file} (ratings 1-4 or 9-10 with usable text)")
+    if predictor is None:
+        from mbti_core.onnx_predictor import load_sentiment_predictor
+
+        predictor = load_sentiment_predictor(checkpoint)
+    probs, truncated = predictor.probabilities(rows["text"].tolist(), batch_size=batch_size)
+    metrics = binary_metrics(rows["label"].to_numpy(), probs[:, 1])
+    return {"checkpoint": str(checkpoint), "file": str(nsmc_file), **metrics,
+            "negative": int((rows["label"] == 0).sum()), "positive": int((rows["label"] == 1).sum()),
+            "truncated_texts": int(sum(truncated))}

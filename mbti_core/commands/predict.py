@@ -144,9 +144,7 @@ def main(args) -> int:
         from mbti_core.heads_config import is_sentiment_checkpoint
 
         if is_sentiment_checkpoint(args.checkpoint):  # [P(negative), P(positive)] per text instead
-            from mbti_core import sentiment  # torch: only for this kind of checkpoint
-
-            return sentiment.predict_command(args, texts)
+            return predict_sentiment(args, texts)
         problems = [row_problem(text) for text in texts]
         good = [text for text, problem in zip(texts, problems) if problem is None]
         predictor = load_predictor(args.checkpoint)
@@ -166,4 +164,25 @@ def main(args) -> int:
     # Several texts: the good ones scored together, the bad ones reported in place.
     for text, problem in zip(texts, problems):
         emit(next(results) if problem is None else {"text": text, "error": problem})
+    return 0 if all(problem is None for problem in problems) else 1
+
+
+def predict_sentiment(args, texts: list) -> int:
+    """``predict --checkpoint <sentiment checkpoint>``: one JSON line per text
+    ``{"text", "label", "probs": {"negative", "positive"}, "truncated"}``, or ``{"text", "error"}`` in its place
+    (the Sentiment page's check: empty, emoji only, invalid); exit 1 if a text could not be scored."""
+    from mbti_core.app_support import check_message
+    from mbti_core.onnx_predictor import load_sentiment_predictor
+
+    if getattr(args, "person", False):
+        return fail("--person pools one writer's MBTI evidence; it does not apply to a sentiment checkpoint")
+    try:
+        predictor = load_sentiment_predictor(args.checkpoint)
+    except (FileNotFoundError, ValueError) as error:
+        return fail(str(error))
+    problems = [check_message(t if isinstance(t, str) else None).error for t in texts]
+    good = [t for t, problem in zip(texts, problems) if problem is None]
+    scored = iter(predictor.predict_details(good, batch_size=args.batch_size) if good else [])
+    for text, problem in zip(texts, problems):
+        emit(next(scored) if problem is None else {"text": text, "error": problem})
     return 0 if all(problem is None for problem in problems) else 1

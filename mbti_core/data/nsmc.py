@@ -55,10 +55,6 @@ def prepare_nsmc(reviews: pd.DataFrame) -> pd.DataFrame:
     return frame[["review_id", "movie_id", "text", "label", "split"]].reset_index(drop=True)
 
 
-def build_nsmc(data_dir: Path) -> pd.DataFrame:
-    return prepare_nsmc(read_reviews(data_dir / "nsmc" / "reviews.jsonl.gz"))
-
-
 def nsmc_sample(frame: pd.DataFrame, split: str, n: int, seed: int = 0) -> pd.DataFrame:
     """A label-balanced random sample of n reviews from one split."""
     part = frame[frame["split"] == split]

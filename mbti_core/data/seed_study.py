@@ -24,7 +24,7 @@ from mbti_core import settings
 from mbti_core.data.descriptions import split_sentences
 from mbti_core.data.mentions import MENTION_PLACEHOLDER, mask_type_mentions
 from mbti_core.data.text import normalise_text
-from mbti_core.masking.format import MASK
+from mbti_core.encoding import MASK
 from mbti_core.types import normalise_type
 
 SEED_STUDY_DIR = "seed_study"

@@ -28,9 +28,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mbti_core.encoding import MASK  # noqa: F401  (re-exported: the masking files' own literal)
 from mbti_core.types import normalise_type
 
-MASK = "[MASK]"
 REQUIRED_KEYS = ("text", "masked", "token", "type")
 
 

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
 import re
 import unicodedata
 from dataclasses import dataclass
 
+from mbti_core import settings as app_settings  # "settings" is the masker's own OpenAISettings here
 from mbti_core.masking.offline import MaskChoice
 from mbti_core.types import normalise_type
 
@@ -141,13 +141,13 @@ class OpenAIMasker:
 
     def __init__(self, settings: OpenAISettings | None = None):
         self.settings = settings or OpenAISettings()
-        self._api_key = os.environ.get("OPENAI_API_KEY", "").strip()
+        self._api_key = app_settings.openai_api_key()
         if not self._api_key:
             raise MaskerFatalError(
                 "OPENAI_API_KEY is not set: export it (for a local OpenAI-compatible server any non-empty "
                 "value works, e.g. OPENAI_API_KEY=local, with OPENAI_BASE_URL=http://127.0.0.1:8000/v1)"
             )
-        self.base_url = os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
+        self.base_url = app_settings.openai_base_url()
         if self.settings.response_format not in ("json_schema", "json_object"):
             raise ValueError(f"response_format must be json_schema or json_object, not {self.settings.response_format!r}")
 

@@ -172,9 +172,9 @@ def _phase1_data(config_base: str, data_dir, seeds, run_dir: Path) -> dict:
                               batch_size=32, warmup_steps=int(0.06 * 5 * len(frame) / 32), seed=seed, progress=False,
                               resume=False, save_every=10**9, log_every=10**6)
             phases.run_phase1(model, tokenizer, frame.reset_index(drop=True), loop, 128)
-            cafe = phases.classification_metrics(validation, phases.sigmoid(phases.predict_axis_logits(
+            cafe = evaluation.classification_metrics(validation, evaluation.sigmoid(phases.predict_axis_logits(
                 model, tokenizer, validation["text"], 128)), writer_level=False)
-            chunk_probs = phases.sigmoid(phases.predict_axis_logits(model, tokenizer, study_held["text"], 128))
+            chunk_probs = evaluation.sigmoid(phases.predict_axis_logits(model, tokenizer, study_held["text"], 128))
             chunk = evaluation.axis_metrics(type_labels(study_held["type"].tolist()), chunk_probs)
             scores.append({"cafe_validation_mean_macro_f1": cafe["mean_macro_f1"],
                            "held_out_chunks_mean_accuracy": chunk["mean_accuracy"],

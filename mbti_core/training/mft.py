@@ -31,16 +31,10 @@ import numpy as np
 import pandas as pd
 
 from mbti_core import evaluation, settings
+from mbti_core.study_reference import STUDY_FIGURES
 from mbti_core.training.loop import LoopConfig
 
 logger = logging.getLogger(__name__)
-
-STUDY_FIGURES = {  # the student study's own numbers (their data; not comparable, for the record)
-    "source": "student study (their data and split)",
-    "mft": {"accuracy": 81.64, "EI": 80.86, "SN": 82.31, "TF": 81.88, "JP": 81.50, "loss": 1.0580},
-    "ft": {"accuracy": 81.30, "EI": 81.31, "SN": 82.82, "TF": 81.78, "JP": 79.29, "loss": 1.2715},
-}
-
 
 PHASE1_DATA = ("study", "ours", "study+ours")
 PHASE1_CURVE_TEXTS = 2000
@@ -282,20 +276,20 @@ def run_seed(config: MFTConfig, seed: int, data: dict, phase2: dict | None, desc
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model.to(device).eval()
-    probs = {split: phases.sigmoid(phases.predict_axis_logits(model, tokenizer, data[split]["text"], config.max_length,
+    probs = {split: evaluation.sigmoid(phases.predict_axis_logits(model, tokenizer, data[split]["text"], config.max_length,
                                                             config.eval_batch_size, device))
              for split in ("validation", "test")}
-    thresholds = phases.choose_thresholds(data["validation"], probs["validation"]) if config.tune_thresholds else [0.5] * 4
+    thresholds = evaluation.choose_thresholds(data["validation"], probs["validation"]) if config.tune_thresholds else [0.5] * 4
     result = {
         "seed": seed, "mode": config.mode, "train_seconds": round(train_seconds, 1),
         "device": torch.cuda.get_device_name() if device == "cuda" else f"cpu ({torch.get_num_threads()} threads, fp32)",
-        "validation": phases.classification_metrics(data["validation"], probs["validation"]),
-        "test": phases.classification_metrics(data["test"], probs["test"]),
+        "validation": evaluation.classification_metrics(data["validation"], probs["validation"]),
+        "test": evaluation.classification_metrics(data["test"], probs["test"]),
         "thresholds": thresholds,
     }
     if config.tune_thresholds:
-        result["validation_tuned"] = phases.classification_metrics(data["validation"], probs["validation"], thresholds)
-        result["test_tuned"] = phases.classification_metrics(data["test"], probs["test"], thresholds)
+        result["validation_tuned"] = evaluation.classification_metrics(data["validation"], probs["validation"], thresholds)
+        result["test_tuned"] = evaluation.classification_metrics(data["test"], probs["test"], thresholds)
     if phase2_summary:
         result["phase2_data"] = phase2_summary
     if type_effect:

@@ -18,14 +18,14 @@ import torch
 from torch.utils.data import Dataset
 
 from mbti_core import evaluation
-from mbti_core.encoding import MAX_PIECES_PER_MASK, encode_masked_rows, token_pieces  # noqa: F401
+from mbti_core.encoding import encode_masked_rows
 from mbti_core.modeling import MBTIModel
 from mbti_core.training.loop import LoopConfig, train
 from mbti_core.types import type_labels
 
 logger = logging.getLogger(__name__)
 
-def pad_batch(sequences: list[list[int]], pad_id: int, fill_labels: list[list[int]] | None = None):
+def pad_batch(sequences: list[list[int]], pad_id: int):
     width = max(len(s) for s in sequences)
     input_ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
     attention = torch.zeros((len(sequences), width), dtype=torch.long)
@@ -127,31 +127,13 @@ def predict_axis_logits(model, tokenizer, texts, max_length: int = 128, batch_si
     return logits
 
 
-def sigmoid(x):
-    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=np.float64)))
-
-
-def classification_metrics(frame: pd.DataFrame, probs: np.ndarray, thresholds=0.5, writer_level: bool = True) -> dict:
-    """Comment-level metrics (and writer-level ones, mean of probabilities per writer) via mbti_core.evaluation."""
-    y_true = type_labels(frame["type"].tolist())
-    metrics = evaluation.axis_metrics(y_true, probs, thresholds=thresholds, loss=evaluation.bce_loss(y_true, probs))
-    if writer_level and "writer" in frame:
-        _, writer_truth, writer_probs = evaluation.writer_level(frame["writer"].to_numpy(), y_true, probs)
-        metrics["writer_level"] = evaluation.axis_metrics(writer_truth, writer_probs, thresholds=thresholds)
-    return metrics
-
-
-def choose_thresholds(frame: pd.DataFrame, probs: np.ndarray) -> list[float]:
-    """Per-axis thresholds maximising validation macro-F1 (via mbti_core.evaluation)."""
-    return [float(t) for t in evaluation.tune_thresholds(type_labels(frame["type"].tolist()), probs)]
-
-
 def classifier_eval_fn(tokenizer, frame: pd.DataFrame, max_length: int, prefix: str = "val", batch_size: int = 128):
     """An eval_fn for the loop: validation loss and headline metrics after every epoch (the curves)."""
 
     def eval_fn(model, accelerator, epoch) -> dict:
-        probs = sigmoid(predict_axis_logits(model, tokenizer, frame["text"], max_length, batch_size, accelerator.device))
-        metrics = classification_metrics(frame, probs, writer_level=False)
+        probs = evaluation.sigmoid(predict_axis_logits(model, tokenizer, frame["text"], max_length, batch_size,
+                                                       accelerator.device))
+        metrics = evaluation.classification_metrics(frame, probs, by_writer=False)
         keys = ("loss", "mean_accuracy", "mean_macro_f1", "type_accuracy")
         return {f"{prefix}_{key}": metrics[key] for key in keys}
 
