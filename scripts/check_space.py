@@ -39,7 +39,7 @@ RUN_USER = "mbti-space"
 MESSAGE = "내일 모임 시간 딱 지켜야 해. 늦으면 곤란하니까 미리 준비하자"
 BATCH_CSV = "id,message\n1,갑자기 바다 보고 싶어졌어 ㅋㅋ 지금 출발할 사람?\n2,😀😀😀\n3,주말엔 집에서 혼자 책 읽는 게 제일 좋아요\n"
 PAGES = ("", "fill-mask", "batch", "results", "sentiment", "embeddings", "probing", "about")
-NOT_FOR_SERVING = ("pytest", "playwright", "gradio", "accelerate", "onnxscript", "openai")
+NOT_FOR_SERVING = ("pytest", "playwright", "gradio", "accelerate", "onnxscript", "openai", "sklearn")
 
 
 class CheckFailed(Exception):

@@ -13,13 +13,9 @@ Reuse them in any test (helper modules included):
   the folder's config.json ``model_type`` says which one. Treat the folder as read-only (it is shared).
 - ``tiny_encoder_dirs`` (session): {"bert": dir, "electra": dir, "roberta": dir} for tests that want all three.
 """
-import sys
 from pathlib import Path
 
 import pytest
-
-# Make `mbti_core` importable when pytest is run as `.venv/bin/pytest` from anywhere.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 KOREAN_SENTENCES = [
     "안녕하세요 반갑습니다",
@@ -111,7 +107,3 @@ def tiny_encoder_dirs(tmp_path_factory, tiny_tokenizer) -> dict[str, Path]:
 @pytest.fixture(scope="session", params=TINY_MODEL_TYPES)
 def tiny_encoder_dir(request, tiny_encoder_dirs) -> Path:
     return tiny_encoder_dirs[request.param]
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "real_data: reads the real data directory (MBTI_DATA_DIR); skips without it")

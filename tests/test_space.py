@@ -35,9 +35,27 @@ def test_the_image_installs_only_serving_requirements_and_keeps_xsrf_off_to_itse
     serve = (ROOT / "requirements-serve.txt").read_text(encoding="utf-8")
     pins = [line.split("==")[0].lower() for line in serve.splitlines() if line and not line.startswith("#")]
     assert all("==" in line for line in serve.splitlines() if line and not line.startswith("#"))
-    assert not {"pytest", "playwright", "gradio", "accelerate", "onnx", "onnxscript", "openai"} & set(pins)
+    assert not {"pytest", "playwright", "gradio", "accelerate", "onnx", "onnxscript", "openai", "scikit-learn"} & set(pins)
     assert {"torch", "streamlit", "onnxruntime", "transformers"} <= set(pins)
-    assert "-r requirements-serve.txt" in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines()
+
+
+def test_requirements_and_pyproject_name_the_same_pinned_files():
+    """requirements.txt (README, CI) installs the four files; pyproject.toml's dependencies and extras are them."""
+    import tomllib
+
+    parts = ["requirements-serve.txt", "requirements-train.txt", "requirements-gradio.txt", "requirements-test.txt"]
+    included = [line.removeprefix("-r ").strip() for line in (ROOT / "requirements.txt").read_text().splitlines()
+                if line.startswith("-r ")]
+    assert included == parts
+    for part in parts:
+        lines = [line for line in (ROOT / part).read_text().splitlines() if line.strip() and not line.startswith("#")]
+        assert lines and all("==" in line and not line.startswith("-") for line in lines), part
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    dynamic = project["tool"]["setuptools"]["dynamic"]
+    assert dynamic["dependencies"]["file"] == ["requirements-serve.txt"]
+    assert {name: spec["file"] for name, spec in dynamic["optional-dependencies"].items()} == {
+        "train": ["requirements-train.txt"], "gradio": ["requirements-gradio.txt"], "test": ["requirements-test.txt"]}
+    assert {"slow", "browser", "real_data"} <= {m.split(":")[0] for m in project["tool"]["pytest"]["ini_options"]["markers"]}
 
 
 def test_the_lfs_check_fails_on_a_big_file_outside_the_lfs_rules(tmp_path):
