@@ -660,9 +660,13 @@ def study_rows(results: Results, level: str = "comment", tuned: bool = False) ->
 def comparison_sentence(results: Results, level: str = "comment", tuned: bool = False) -> str | None:
     """One plain sentence on whether MFT beats FT beyond the seed noise (from the report's comparison)."""
     entry = (results.report.get("comparison") or {}).get(_level_key(level, tuned))
-    if not entry:
+    if not entry or "mean_macro_f1" not in entry:
         return None
-    diff, noise = entry["mft_minus_ft_mean_macro_f1"], entry["combined_std"]
-    verdict = ("beyond the seed noise" if entry.get("beyond_noise") else "within the seed noise (no clear winner)")
-    return (f"MFT − FT mean macro-F1 = {diff:+.3f} (combined seed std {noise:.3f}): {verdict}. "
-            f"Rule: {results.report.get('comparison_rule', '|difference| > 2 × combined std')}.")
+    parts = []
+    for metric, label in (("mean_macro_f1", "mean macro-F1"), ("mean_accuracy", "mean per-axis accuracy (the study's metric)")):
+        if metric in entry:
+            value = entry[metric]
+            verdict = "beyond the seed noise" if value.get("beyond_noise") else "within the seed noise (no clear winner)"
+            parts.append(f"MFT − FT {label} = {value['mft_minus_ft']:+.3f} (combined seed std "
+                         f"{value['combined_std']:.3f}): {verdict}.")
+    return " ".join(parts) + " Rule: |difference of seed means| > 2 × combined std."

@@ -124,7 +124,9 @@ def test_results_tables_from_report_and_baselines(tmp_path, monkeypatch):
     summary.update({f"{a}_accuracy": {"mean": 0.62, "std": 0.02} for a in ("EI", "SN", "TF", "JP")})
     report = {"mft": {"seeds": [{}, {}, {}], "summary": {"test": summary}},
               "ft": {"seeds": [{}, {}, {}], "summary": {"test": {**summary, "mean_macro_f1": {"mean": 0.58, "std": 0.01}}}},
-              "comparison": {"test": {"mft_minus_ft_mean_macro_f1": 0.02, "combined_std": 0.014, "beyond_noise": False}}}
+              "comparison": {"test": {
+                  "mean_macro_f1": {"mft_minus_ft": 0.02, "combined_std": 0.014, "beyond_noise": False},
+                  "mean_accuracy": {"mft_minus_ft": 0.031, "combined_std": 0.01, "beyond_noise": True}}}}
     (tmp_path / "mft_vs_ft.json").write_text(json.dumps(report))
     monkeypatch.setenv("MBTI_REPORTS_DIR", str(tmp_path))
     monkeypatch.setenv("MBTI_CHECKPOINT_DIR", str(tmp_path / "none"))
@@ -136,7 +138,9 @@ def test_results_tables_from_report_and_baselines(tmp_path, monkeypatch):
     assert rows[1]["seeds"] == 3
     study = {r["metric"]: r for r in s.study_rows(results)}
     assert study["J/P accuracy (%)"]["study FT (theirs)"] == "79.29" and study["J/P accuracy (%)"]["our MFT"] == "62.00 ± 2.00"
-    assert "+0.020" in s.comparison_sentence(results) and "within the seed noise" in s.comparison_sentence(results)
+    sentence = s.comparison_sentence(results)
+    assert "macro-F1 = +0.020" in sentence and "within the seed noise" in sentence
+    assert "the study's metric) = +0.031" in sentence and "beyond the seed noise" in sentence
     assert s.comparison_sentence(results, level="writer") is None
 
 

@@ -172,6 +172,7 @@ def test_tiny_mft_and_ft_end_to_end(encoder_dir, data_dir, tmp_path, monkeypatch
     assert set(confusion["comment"]) == {"EI", "SN", "TF", "JP"}
     report = json.loads((tmp_path / "reports" / "mft_vs_ft.json").read_text())
     assert {"mft", "ft", "comparison", "study_figures"} <= set(report)
+    assert set(report["comparison"]["test"]) == {"mean_macro_f1", "mean_accuracy"}
     assert len(report["mft"]["seeds"]) == 2 and "std" in report["mft"]["summary"]["test"]["mean_macro_f1"]
     assert mft_metrics["data"]["test"]["writers"] > 0 and mft_metrics["data"]["train"]["writers"] > 0
     # The thresholds shipped with the checkpoint are the ones chosen on validation.
@@ -193,3 +194,15 @@ def test_tiny_mft_and_ft_end_to_end(encoder_dir, data_dir, tmp_path, monkeypatch
     assert [s["seed"] for s in collected["seeds"]] == [0, 1]
     assert collected["seeds"][0]["train_seconds"] == again["seeds"][0]["train_seconds"]
     assert "std" in collected["summary"]["test"]["mean_macro_f1"]
+
+
+def test_compare_modes_reports_both_metrics_with_the_noise_rule():
+    def summary(f1, f1_std, acc, acc_std):
+        return {"test": {"mean_macro_f1": {"mean": f1, "std": f1_std}, "mean_accuracy": {"mean": acc, "std": acc_std}}}
+
+    comparison = mft.compare_modes(summary(0.560, 0.002, 0.600, 0.001), summary(0.550, 0.003, 0.599, 0.001))
+    f1, acc = comparison["test"]["mean_macro_f1"], comparison["test"]["mean_accuracy"]
+    assert f1["mft_minus_ft"] == pytest.approx(0.010) and f1["combined_std"] == pytest.approx(0.0036056, rel=1e-4)
+    assert f1["beyond_noise"]  # 0.010 > 2 x 0.0036
+    assert acc["mft_minus_ft"] == pytest.approx(0.001) and not acc["beyond_noise"]  # 0.001 < 2 x 0.0014
+    assert set(comparison) == {"test"}  # levels missing on either side are left out
