@@ -251,7 +251,8 @@ def test_cli_fill_mask_contract(checkpoints):
 def test_cli_bad_input_is_one_clear_line(checkpoints, args, message, capsys):
     out = run_in_process(capsys, *args[:1], "--checkpoint", str(checkpoints["mft"]), *args[1:])
     assert out.returncode == 2 and out.stdout == ""
-    assert out.stderr.startswith("error:") and message in out.stderr and "Traceback" not in out.stderr
+    assert out.stderr.startswith(f"{args[0]}: error:") and message in out.stderr and "Traceback" not in out.stderr
+    assert len(out.stderr.splitlines()) == 1
 
 
 def test_cli_missing_checkpoint_and_ft_fill_mask(checkpoints, tmp_path, capsys):

@@ -2,7 +2,8 @@
 evaluate, bench, export-onnx.
 
 Each module exposes ``add_arguments(parser)`` and ``main(args) -> int`` (registered in ``mbti_core.cli``).
-Results go to stdout as JSON; problems go to stderr as one ``error: ...`` line with exit status 2.
+Results go to stdout as JSON. Problems raise (``fail``, or any ``ValueError`` / ``OSError``) and ``cli.main``, the one
+error handler, prints them as one ``COMMAND: error: ...`` line on stderr with exit status 2.
 """
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ import sys
 
 from mbti_core import settings
 
-EXIT_BAD_INPUT = 2
+
+
+class CommandError(ValueError):
+    """Bad input a command has found itself: ``cli.main`` prints the message as one line (exit 2)."""
 
 
 def add_checkpoint_argument(parser) -> None:
@@ -38,8 +42,9 @@ def load_predictor(path: str):
 
 
 def fail(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return EXIT_BAD_INPUT
+    """Stop the command with ``message`` (one line, exit 2, printed by ``cli.main``). Typed ``-> int`` so that
+    ``return fail(...)`` reads as the command's exit."""
+    raise CommandError(message)
 
 
 def emit(payload) -> None:

@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from mbti_core.commands import add_checkpoint_argument, emit, fail
+from mbti_core.commands import add_checkpoint_argument, emit
 from mbti_core.predictor_base import STUDY_FILL_SENTENCE
 
 MESSAGES = [
@@ -69,16 +69,13 @@ def main(args) -> int:
 
     require_positive(args, "repeats", "threads", "batch_messages", "explain_tokens")
     rss_before = _peak_rss_mb()
-    try:
-        started = time.perf_counter()  # includes importing the backend (onnxruntime or torch + transformers)
-        if args.backend == "onnx":
-            predictor = OnnxPredictor.from_pretrained(args.checkpoint, threads=args.threads)
-        else:
-            predictor = load_predictor(args.checkpoint, backend=args.backend, device=args.device,
-                                       before_torch=quiet_transformers)
-        load_seconds = time.perf_counter() - started
-    except (FileNotFoundError, ValueError) as error:
-        return fail(str(error))
+    started = time.perf_counter()  # includes importing the backend (onnxruntime or torch + transformers)
+    if args.backend == "onnx":
+        predictor = OnnxPredictor.from_pretrained(args.checkpoint, threads=args.threads)
+    else:
+        predictor = load_predictor(args.checkpoint, backend=args.backend, device=args.device,
+                                   before_torch=quiet_transformers)
+    load_seconds = time.perf_counter() - started
     backend = "onnx" if isinstance(predictor, OnnxPredictor) else "torch"
     if backend == "torch" and args.threads:
         import torch

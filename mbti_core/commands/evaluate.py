@@ -34,29 +34,21 @@ def main(args) -> int:
     if args.nsmc is not None or is_sentiment_checkpoint(args.checkpoint):
         if args.nsmc is None:
             return fail(f"{args.checkpoint} is a sentiment checkpoint: evaluate it with --nsmc FILE.jsonl.gz")
-        try:
-            emit(evaluate_nsmc(args.checkpoint, args.nsmc, batch_size=args.batch_size, limit=args.limit))
-        except (FileNotFoundError, ValueError) as error:
-            return fail(str(error))
+        emit(evaluate_nsmc(args.checkpoint, args.nsmc, batch_size=args.batch_size, limit=args.limit))
         return 0
-    from mbti_core.data.cafe import MalformedDataError, read_comments_file
+    from mbti_core.data.cafe import read_comments_file
     from mbti_core.evaluation import classification_metrics, sigmoid
 
     try:
         table = read_comments_file(args.cafe_comments)
     except FileNotFoundError as error:
         return fail(f"comments file not found: {args.cafe_comments} ({error})")
-    except MalformedDataError as error:
-        return fail(str(error))
     rows = table[table["type"].notna()].reset_index(drop=True)
     if args.limit:
         rows = rows.head(args.limit)
     if rows.empty:
         return fail(f"no labelled rows in {args.cafe_comments} (no writer nickname names a type)")
-    try:
-        predictor = load_predictor(args.checkpoint)
-    except (FileNotFoundError, ValueError) as error:
-        return fail(str(error))
+    predictor = load_predictor(args.checkpoint)
     logits, truncated, _ = predictor.axis_logits(rows["text"].tolist(), batch_size=args.batch_size)
     probs = sigmoid(logits)
     emit({

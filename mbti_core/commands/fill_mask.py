@@ -26,18 +26,15 @@ def main(args) -> int:
     from mbti_core.predictor_base import check_text, preprocess_masked
 
     require_positive(args, "top_k")
-    try:
-        text = text_argument(args.text)
-        preprocess_masked(check_text(text))  # empty, or not exactly one [MASK]: the Predictor's own words
-        checked = check_masked(text, limit=len(text) + 1)  # the fronts' check: words around the [MASK], ...
-        if not checked.ok:
-            return fail(checked.error)
-        for notice in checked.notices:
-            print(f"note: {notice}", file=sys.stderr)
-        predictor = load_predictor(args.checkpoint)
-        result = predictor.fill_mask(text, args.types, args.top_k)
-    except (FileNotFoundError, ValueError) as error:
-        return fail(str(error))
+    text = text_argument(args.text)
+    preprocess_masked(check_text(text))  # empty, or not exactly one [MASK]: the Predictor's own words
+    checked = check_masked(text, limit=len(text) + 1)  # the fronts' check: words around the [MASK], ...
+    if not checked.ok:
+        return fail(checked.error)
+    for notice in checked.notices:
+        print(f"note: {notice}", file=sys.stderr)
+    predictor = load_predictor(args.checkpoint)
+    result = predictor.fill_mask(text, args.types, args.top_k)
     if result.truncated:
         print(f"note: the text was cut to {predictor.max_length} tokens around the [MASK]", file=sys.stderr)
     emit(dict(result))

@@ -97,18 +97,16 @@ def batch_main(args) -> int:
     if args.person:
         return fail("--person and --output do not go together: --person prints one prediction as JSON")
     limits = {"max_mb": args.max_mb or batch.MAX_FILE_MB, "max_rows": args.max_rows or batch.MAX_ROWS}
-    try:
-        batch.check_output_path(args.output, args.input)  # before minutes of scoring, not after
-        table = batch.read_table(args.input, **limits)
-        predictor = load_predictor(args.checkpoint)
-        with tqdm(total=None, unit="msg", desc="scoring", file=sys.stderr, disable=None) as bar:
-            def progress(done: int, total: int) -> None:
-                bar.total = total
-                bar.update(done - bar.n)
+    # Bad input (BatchInputError, CheckpointError: ValueErrors) goes to cli.main's one handler.
+    batch.check_output_path(args.output, args.input)  # before minutes of scoring, not after
+    table = batch.read_table(args.input, **limits)
+    predictor = load_predictor(args.checkpoint)
+    with tqdm(total=None, unit="msg", desc="scoring", file=sys.stderr, disable=None) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
 
-            result = batch.score_table(predictor, table, args.column, args.batch_size, progress)
-    except (FileNotFoundError, ValueError) as error:  # BatchInputError and CheckpointError are ValueErrors
-        return fail(str(error))
+        result = batch.score_table(predictor, table, args.column, args.batch_size, progress)
     try:
         batch.write_result(result, args.output)
     except OSError as error:  # the disk filled up, the folder went away, ...: say so, and keep the work
@@ -135,32 +133,29 @@ def main(args) -> int:
         return batch_main(args)
     from mbti_core.batch import row_problem
 
-    try:
-        # --text gets the fronts' check (empty, emoji only, invalid bytes: one line, exit 2); the rows of --input
-        # get it row by row (batch.row_problem, as the batch scorer), a failed row keeping its place.
-        texts = [checked_message(args.text)] if args.text is not None else read_texts(args.input, args.column or "text")
-        if not texts:
-            return fail(f"no texts in {args.input}")
-        from mbti_core.heads_config import is_sentiment_checkpoint
+    from mbti_core.heads_config import is_sentiment_checkpoint
 
-        if is_sentiment_checkpoint(args.checkpoint):  # [P(negative), P(positive)] per text instead
-            return predict_sentiment(args, texts)
-        problems = [row_problem(text) for text in texts]
-        good = [text for text, problem in zip(texts, problems) if problem is None]
-        predictor = load_predictor(args.checkpoint)
-        if args.person:
-            if not good:
-                return fail(f"no messages to analyse in {args.input} ({problems[0]})")
-            person = predictor.predict_person(good, batch_size=args.batch_size)
-            person["skipped_messages"] += len(texts) - len(good)
-            emit(person)
-            return 0
-        if args.text is not None:
-            emit(predictor.predict(texts, batch_size=args.batch_size)[0])
-            return 0
-        results = iter(predictor.predict(good, batch_size=args.batch_size) if good else [])
-    except (FileNotFoundError, ValueError) as error:
-        return fail(str(error))
+    # --text gets the fronts' check (empty, emoji only, invalid bytes: one line, exit 2); the rows of --input
+    # get it row by row (batch.row_problem, as the batch scorer), a failed row keeping its place.
+    texts = [checked_message(args.text)] if args.text is not None else read_texts(args.input, args.column or "text")
+    if not texts:
+        return fail(f"no texts in {args.input}")
+    if is_sentiment_checkpoint(args.checkpoint):  # [P(negative), P(positive)] per text instead
+        return predict_sentiment(args, texts)
+    problems = [row_problem(text) for text in texts]
+    good = [text for text, problem in zip(texts, problems) if problem is None]
+    predictor = load_predictor(args.checkpoint)
+    if args.person:
+        if not good:
+            return fail(f"no messages to analyse in {args.input} ({problems[0]})")
+        person = predictor.predict_person(good, batch_size=args.batch_size)
+        person["skipped_messages"] += len(texts) - len(good)
+        emit(person)
+        return 0
+    if args.text is not None:
+        emit(predictor.predict(texts, batch_size=args.batch_size)[0])
+        return 0
+    results = iter(predictor.predict(good, batch_size=args.batch_size) if good else [])
     # Several texts: the good ones scored together, the bad ones reported in place.
     for text, problem in zip(texts, problems):
         emit(next(results) if problem is None else {"text": text, "error": problem})
@@ -176,10 +171,7 @@ def predict_sentiment(args, texts: list) -> int:
 
     if getattr(args, "person", False):
         return fail("--person pools one writer's MBTI evidence; it does not apply to a sentiment checkpoint")
-    try:
-        predictor = load_sentiment_predictor(args.checkpoint)
-    except (FileNotFoundError, ValueError) as error:
-        return fail(str(error))
+    predictor = load_sentiment_predictor(args.checkpoint)
     problems = [check_message(t if isinstance(t, str) else None).error for t in texts]
     good = [t for t, problem in zip(texts, problems) if problem is None]
     scored = iter(predictor.predict_details(good, batch_size=args.batch_size) if good else [])
