@@ -19,7 +19,7 @@ from torch.utils.data import Dataset
 
 from mbti_core import evaluation
 from mbti_core.encoding import encode_masked_rows
-from mbti_core.modeling import MBTIModel
+from mbti_core.modeling import MBTIModel, encode_texts
 from mbti_core.training.loop import LoopConfig, train
 from mbti_core.types import type_labels
 
@@ -110,7 +110,9 @@ def cap_per_writer(frame: pd.DataFrame, max_texts: int | None, seed: int = 0) ->
 @torch.no_grad()
 def predict_axis_logits(model, tokenizer, texts, max_length: int = 128, batch_size: int = 128,
                         device=None) -> np.ndarray:
-    """Axis logits [N, 4] for texts, batched by length (sorted) so padding stays small."""
+    """Axis logits [N, 4] for texts, batched by length (sorted) so padding stays small. Tokenised by
+    ``modeling.encode_texts``, the encoding path of the served predictors, so reported and served numbers share
+    code (the texts are the cached, already masked ones)."""
     texts = [str(t) for t in texts]
     device = device or next(model.parameters()).device
     order = np.argsort([len(t) for t in texts])
@@ -119,9 +121,8 @@ def predict_axis_logits(model, tokenizer, texts, max_length: int = 128, batch_si
     model.eval()
     for start in range(0, len(texts), batch_size):
         index = order[start:start + batch_size]
-        encoded = tokenizer([texts[i] for i in index], padding=True, truncation=True, max_length=max_length,
-                            return_tensors="pt", return_token_type_ids=False)
-        output = model(input_ids=encoded["input_ids"].to(device), attention_mask=encoded["attention_mask"].to(device))
+        encoded, _ = encode_texts(tokenizer, [texts[i] for i in index], max_length, device)
+        output = model(**encoded)
         logits[index] = output.logits.float().cpu().numpy()
     model.train(was_training)
     return logits
