@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,6 +24,8 @@ from tests.mft_helpers import (
     CLASS_TEXTS, TYPE_WORDS, build_encoder_dir, build_tokenizer, class_frame, loop_config, masked_rows, new_model,
     write_seed_study,
 )
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -206,3 +213,28 @@ def test_compare_modes_reports_both_metrics_with_the_noise_rule():
     assert f1["beyond_noise"]  # 0.010 > 2 x 0.0036
     assert acc["mft_minus_ft"] == pytest.approx(0.001) and not acc["beyond_noise"]  # 0.001 < 2 x 0.0014
     assert set(comparison) == {"test"}  # levels missing on either side are left out
+
+
+@pytest.mark.slow
+def test_accelerate_launch_with_two_cpu_processes_shares_the_work(encoder_dir, data_dir, tmp_path):
+    """`accelerate launch --multi_gpu --num_processes 2` on a CPU machine: one gloo group (each process half the
+    batches of every phase, evaluation shared and gathered), and one process writing the outputs."""
+    out = tmp_path / "mft"
+    command = [str(Path(sys.executable).parent / "accelerate"), "launch", "--multi_gpu", "--num_processes", "2",
+               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", str(ROOT / "train.py"),
+               "mft", "--tiny", "--base-model", str(encoder_dir), "--data-dir", str(data_dir), "--seeds", "0",
+               "--output-dir", str(out), "--run-dir", str(tmp_path / "runs"), "--report", str(tmp_path / "report.json"),
+               "--no-progress", "--no-export-onnx"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MBTI_CACHE_DIR": str(tmp_path / "cache")}
+    done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count('"output_dir"') == 1  # the summary, from the main process only
+    metrics = json.loads((out / "metrics.json").read_text())
+    seed = metrics["seeds"][0]
+    assert seed["device"].endswith("x 2 processes")
+    assert seed["test"]["n"] == metrics["data"]["test"]["texts"]  # the gathered shares cover every test text
+    curves = json.loads((out / "curves.json").read_text())["seed0"]
+    batches = math.ceil(metrics["data"]["train"]["texts"] / 16)  # --tiny: batch 16 per process, one epoch
+    assert curves["phase3"][-1]["global_step"] == math.ceil(batches / 2)
+    assert 0 <= curves["phase3"][-1]["val_mean_accuracy"] <= 1
+    assert (tmp_path / "report.json").is_file()

@@ -73,14 +73,28 @@ def resolve_mixed_precision(value: str) -> str:
     return "no"
 
 
+def process_state():
+    """Accelerate's view of this process (index, count, main or not), set up as ``make_accelerator`` does."""
+    from accelerate import PartialState
+
+    return PartialState(cpu=not torch.cuda.is_available())
+
+
 def make_accelerator(config: LoopConfig):
-    """The Accelerator a phase should share with its eval code (creating it also sets the seed)."""
+    """The Accelerator a phase should share with its eval code (creating it also sets the seed).
+
+    Without CUDA it is created with ``cpu=True``: only then does Accelerate turn the processes of ``accelerate
+    launch --multi_gpu --num_processes N`` (or ``torchrun``) into one gloo group on a CPU machine; otherwise each
+    process would train alone on all the data. (``accelerate launch --cpu --num_processes N`` starts one process.)
+    DDP is told to expect unused parameters: each phase trains one of the model's two heads (as Trainer does)."""
     from accelerate import Accelerator
-    from accelerate.utils import set_seed
+    from accelerate.utils import DistributedDataParallelKwargs, set_seed
 
     accelerator = Accelerator(
         mixed_precision=resolve_mixed_precision(config.mixed_precision),
         gradient_accumulation_steps=config.gradient_accumulation_steps,
+        cpu=not torch.cuda.is_available(),
+        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)],
     )
     set_seed(config.seed)
     return accelerator

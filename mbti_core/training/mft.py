@@ -32,7 +32,7 @@ import pandas as pd
 
 from mbti_core import evaluation, settings
 from mbti_core.study_reference import STUDY_FIGURES
-from mbti_core.training.loop import LoopConfig
+from mbti_core.training.loop import LoopConfig, process_state
 
 logger = logging.getLogger(__name__)
 
@@ -274,15 +274,24 @@ def run_seed(config: MFTConfig, seed: int, data: dict, phase2: dict | None, desc
             type_effect["phase3_refit_head"] = measure_type_effect(config, model, tokenizer, phase2)
     train_seconds = time.perf_counter() - started
 
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    # Under `accelerate launch` every process holds the same trained model: each scores its share of the texts,
+    # the shares are gathered, and only the main process writes files.
+    state = process_state()
+    device = state.device if torch.cuda.is_available() else torch.device("cpu")
     model.to(device).eval()
-    probs = {split: evaluation.sigmoid(phases.predict_axis_logits(model, tokenizer, data[split]["text"], config.max_length,
-                                                            config.eval_batch_size, device))
-             for split in ("validation", "test")}
+
+    def split_probs(frame):
+        share = phases.process_share(state, len(frame))
+        logits = phases.predict_axis_logits(model, tokenizer, frame["text"].iloc[share], config.max_length,
+                                            config.eval_batch_size, device)
+        return evaluation.sigmoid(np.concatenate(phases.gathered(state, [logits])))
+
+    probs = {split: split_probs(data[split]) for split in ("validation", "test")}
     thresholds = evaluation.choose_thresholds(data["validation"], probs["validation"]) if config.tune_thresholds else [0.5] * 4
     result = {
         "seed": seed, "mode": config.mode, "train_seconds": round(train_seconds, 1),
-        "device": torch.cuda.get_device_name() if device == "cuda" else f"cpu ({torch.get_num_threads()} threads, fp32)",
+        "device": (torch.cuda.get_device_name() if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads, fp32)")
+                  + (f" x {state.num_processes} processes" if state.num_processes > 1 else ""),
         "validation": evaluation.classification_metrics(data["validation"], probs["validation"]),
         "test": evaluation.classification_metrics(data["test"], probs["test"]),
         "thresholds": thresholds,
@@ -296,9 +305,11 @@ def run_seed(config: MFTConfig, seed: int, data: dict, phase2: dict | None, desc
         result["type_effect"] = type_effect  # on the phase-2 validation sentences, after each stage
     model.heads_config.thresholds = thresholds
     model.heads_config.max_length = config.max_length
-    model.cpu().save_pretrained(seed_dir / "model", tokenizer=tokenizer)
-    (seed_dir / "metrics.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    (seed_dir / "curves.json").write_text(json.dumps(curves, indent=2, ensure_ascii=False) + "\n")
+    if state.is_main_process:
+        model.cpu().save_pretrained(seed_dir / "model", tokenizer=tokenizer)
+        (seed_dir / "metrics.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+        (seed_dir / "curves.json").write_text(json.dumps(curves, indent=2, ensure_ascii=False) + "\n")
+    state.wait_for_everyone()
     return result
 
 
@@ -438,7 +449,13 @@ def run(config: MFTConfig) -> dict:
         phase2 = {"train": train, "validation": validation, "counts": counts}
     results = [(config.resume and finished_seed(config, seed)) or run_seed(config, seed, data, phase2, descriptions)
                for seed in config.seeds]
-    return write_outputs(config, results, data, masked_source)
+    state = process_state()
+    if not state.is_main_process:  # the main process ships the checkpoint and writes the report
+        state.wait_for_everyone()
+        return {"summary": summarise(results), "shipped_seed": max(results, key=lambda r: r["validation"]["mean_macro_f1"])["seed"]}
+    metrics = write_outputs(config, results, data, masked_source)
+    state.wait_for_everyone()
+    return metrics
 
 
 def finished_seed(config: MFTConfig, seed: int) -> dict | None:
@@ -533,6 +550,8 @@ def main(args, mode: str | None = None) -> int:
     logging.getLogger("mbti_core").setLevel(logging.INFO)
     config = config_from_args(args, mode)
     metrics = run(config)
+    if not process_state().is_main_process:
+        return 0
     summary = metrics["summary"]["test"]
     print(json.dumps({
         "mode": mode, "output_dir": config.resolved().output_dir, "shipped_seed": metrics["shipped_seed"],

@@ -128,12 +128,29 @@ def predict_axis_logits(model, tokenizer, texts, max_length: int = 128, batch_si
     return logits
 
 
+def process_share(accelerator, n: int) -> np.ndarray:
+    """This process's contiguous share of ``range(n)`` (shares differ in size by at most one)."""
+    return np.array_split(np.arange(n), accelerator.num_processes)[accelerator.process_index]
+
+
+def gathered(accelerator, values: list) -> list:
+    """Every process's ``values`` (a list), concatenated in process order, on every process."""
+    if accelerator.num_processes == 1:
+        return values
+    from accelerate.utils import gather_object
+
+    return gather_object(values)
+
+
 def classifier_eval_fn(tokenizer, frame: pd.DataFrame, max_length: int, prefix: str = "val", batch_size: int = 128):
-    """An eval_fn for the loop: validation loss and headline metrics after every epoch (the curves)."""
+    """An eval_fn for the loop: validation loss and headline metrics after every epoch (the curves). Each process
+    scores its share of the texts; the shares are gathered, so N processes do the work once, not N times."""
 
     def eval_fn(model, accelerator, epoch) -> dict:
-        probs = evaluation.sigmoid(predict_axis_logits(model, tokenizer, frame["text"], max_length, batch_size,
-                                                       accelerator.device))
+        share = process_share(accelerator, len(frame))
+        logits = predict_axis_logits(model, tokenizer, frame["text"].iloc[share], max_length, batch_size,
+                                     accelerator.device)
+        probs = evaluation.sigmoid(np.concatenate(gathered(accelerator, [logits])))
         metrics = evaluation.classification_metrics(frame, probs, by_writer=False)
         keys = ("loss", "mean_accuracy", "mean_macro_f1", "type_accuracy")
         return {f"{prefix}_{key}": metrics[key] for key in keys}
@@ -192,8 +209,9 @@ def type_mlm_eval_fn(dataset: MaskedSentenceDataset, tokenizer, batch_size: int 
 
     def eval_fn(model, accelerator, epoch) -> dict:
         total_loss, total, top1, top5 = 0.0, 0, 0, 0
-        for start in range(0, len(dataset), batch_size):
-            batch = collate([dataset[i] for i in range(start, min(start + batch_size, len(dataset)))])
+        share = process_share(accelerator, len(dataset)).tolist()  # each process its share; the sums are gathered
+        for start in range(0, len(share), batch_size):
+            batch = collate([dataset[i] for i in share[start:start + batch_size]])
             batch = {k: v.to(accelerator.device) for k, v in batch.items()}
             output = model(**batch)
             targets = batch["labels"][batch["labels"] != -100]
@@ -202,6 +220,8 @@ def type_mlm_eval_fn(dataset: MaskedSentenceDataset, tokenizer, batch_size: int 
             best = output.logits.topk(min(5, output.logits.shape[-1]), dim=-1).indices
             top1 += int((best[:, 0] == targets).sum())
             top5 += int((best == targets[:, None]).any(-1).sum())
+        sums = gathered(accelerator, [(total_loss, total, top1, top5)])
+        total_loss, total, top1, top5 = (sum(values) for values in zip(*sums))
         return {"val_loss": total_loss / max(total, 1), "val_top1": top1 / max(total, 1), "val_top5": top5 / max(total, 1)}
 
     return eval_fn
