@@ -2,8 +2,8 @@
 
 An `st.App` so that model loading starts when the server starts, before any browser connects: the page modules
 are imported, then both models, in a background thread (through onnxruntime when the checkpoints carry an
-ONNX export, ~0.3 s; else torch + transformers, ~4 s on a small CPU). The pages' first requests for a model
-pick those up (`pages.common.PRELOADED`) instead of loading again.
+ONNX export, ~0.3 s; else torch + transformers, ~4 s on a small CPU), into `mbti_core.model_cache`, where the
+pages' first requests for a model find them.
 """
 import threading
 from contextlib import asynccontextmanager
@@ -18,7 +18,7 @@ def _preload() -> None:
     import pandas  # noqa: F401  what the first page imports comes first: it must not wait behind the models
     import pages.common
 
-    pages.common.preload_models()
+    pages.common.start_warm_up()
 
 
 @asynccontextmanager

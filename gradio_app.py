@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import os
 import sys
-from functools import lru_cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -33,11 +32,12 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline machines a
 
 import gradio as gr  # noqa: E402
 
+from mbti_core import model_cache  # noqa: E402
 from mbti_core.app_figures import axis_bars, explanation_html  # noqa: E402
 from mbti_core.app_support import (  # noqa: E402
     DEFAULT_FILL_TYPES, EXAMPLE_MESSAGES, FILL_MASK_EXAMPLE, FILL_MASK_EXAMPLES, LETTER_NAMES, MODE_LABELS, MODES,
     TYPE_EFFECT_MISSING, TYPE_SOURCE_NOTE, WORD_QUERY_EXAMPLE, EXPLAIN_NOTE, axis_rows, check_masked, check_message,
-    check_word_query, explain_text,
+    check_word_query, checkpoint_label, explain_text,
     fill_table_markdown, filled_sentence, load_type_effect, missing_model_message, model_source, percent,
     type_effect_caption, type_grid_markdown, type_share_markdown, unique_tokens, word_query_error,
 )
@@ -53,19 +53,12 @@ def _user_error(message: str) -> gr.Error:
     return gr.Error(message, print_exception=False)
 
 
-@lru_cache(maxsize=4)
-def _load_predictor(source: str):
-    from mbti_core.onnx_predictor import load_predictor  # ONNX when exported (fast), else torch
-
-    return load_predictor(source, device="cpu")
-
-
 def get_predictor(model: str):
     """The cached Predictor of ``model`` ("mft" / "ft"), or gr.Error saying why it is unavailable."""
     if model not in MODES:
         raise _user_error(f"model must be one of {', '.join(MODES)} (got {model!r})")
     try:
-        return _load_predictor(model_source(model))
+        return model_cache.predictor(model_source(model))
     # FileNotFoundError (no folder, offline hub id), CheckpointError (a ValueError: damaged or half-copied files,
     # pickled weights, found by mbti_core.checkpoint_files before a backend reads them), RuntimeError (weights that
     # do not fit the configuration): a clean gr.Error, never a traceback.
@@ -253,8 +246,8 @@ with gr.Blocks(title="MBTI-ko · 한국어 MBTI 문체 분석") as demo:
             word_output = gr.Markdown()
             for trigger in (word_button.click, word_word.submit):
                 trigger(word_view, [word_text, word_word], [word_output], api_visibility="private")
-    gr.Markdown(f"축 확률 = 각 축 첫 글자({', '.join(a[0] for a in AXES)})의 확률. Checkpoints: `{model_source('mft')}`, "
-                f"`{model_source('ft')}` (set `MBTI_CHECKPOINT_DIR` to use others).")
+    gr.Markdown(f"축 확률 = 각 축 첫 글자({', '.join(a[0] for a in AXES)})의 확률. Checkpoints: "
+                f"`{checkpoint_label(model_source('mft'))}`, `{checkpoint_label(model_source('ft'))}`.")
     gr.api(predict, api_name="predict")
     gr.api(explain, api_name="explain")
     gr.api(fill_mask, api_name="fill_mask")

@@ -8,7 +8,7 @@ ROOT = Path(__file__).resolve().parent
 if str(ROOT) not in sys.path:  # AppTest and `streamlit run` from another folder
     sys.path.insert(0, str(ROOT))
 
-from mbti_core import settings  # noqa: E402
+from mbti_core.app_support import MODES, checkpoint_label, model_source  # noqa: E402
 from pages.common import start_warm_up  # noqa: E402
 
 st.set_page_config(page_title="MBTI-ko · 한국어 MBTI 문체 분석", page_icon=":material/psychology:", layout="wide")
@@ -25,5 +25,5 @@ pages = [
 ]
 page = st.navigation(pages)
 start_warm_up()  # models load in the background while the page renders
-st.sidebar.caption(f"Checkpoints: `{settings.checkpoint_dir()}` (set `MBTI_CHECKPOINT_DIR` to use others)")
+st.sidebar.caption("Checkpoints: " + ", ".join(f"`{checkpoint_label(model_source(mode))}`" for mode in MODES))
 page.run()

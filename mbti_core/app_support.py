@@ -62,6 +62,16 @@ def model_source(mode: str) -> str:
 reports_dir = settings.reports_dir
 
 
+def checkpoint_label(source: str) -> str:
+    """How a page names a model's checkpoint without showing the server's folders: the path inside the project
+    (``checkpoints/mft``), a Hub id as it is, or only the folder's name for a folder elsewhere."""
+    path = Path(source).expanduser()
+    try:
+        return path.resolve().relative_to(settings.PROJECT_ROOT).as_posix()
+    except ValueError:
+        return f"{path.name} (MBTI_CHECKPOINT_DIR)" if path.is_absolute() or path.exists() else str(source)
+
+
 def missing_model_message(mode: str, error: Exception) -> str:
     source = model_source(mode)
     return (

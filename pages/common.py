@@ -1,16 +1,16 @@
-"""Streamlit glue shared by the pages: cached model loading with a notice, and one prediction's display."""
+"""Streamlit glue shared by the pages: model loading (``mbti_core.model_cache``) with a notice, and one prediction's
+display."""
 from __future__ import annotations
 
-import threading
 import time
-from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
 import streamlit as st
 
+from mbti_core import model_cache
 from mbti_core.app_figures import axis_bars, axis_bars_html, type_distribution
 from mbti_core.app_support import (
-    DEFAULT_FILL_TYPES, EXAMPLE_MESSAGES, EXPLAIN_NOTE, MODE_LABELS, MODES, explain_text, missing_model_message,
+    EXPLAIN_NOTE, MODE_LABELS, MODES, explain_text, missing_model_message,
     model_source, percent,
 )
 
@@ -18,63 +18,9 @@ if TYPE_CHECKING:  # imported for real in the loading thread: nothing heavy may 
     from mbti_core.predictor_base import BasePredictor
 
 
-# Models that app.py starts loading when the server starts, before any session (source -> Future[predictor]).
-PRELOADED: dict[str, Future] = {}
-
-
-def _load(source: str):
-    """ONNX (onnxruntime + tokenizers, ~0.3 s) when the checkpoint has an export, else torch (~4 s of imports)."""
-    from mbti_core.onnx_predictor import load_predictor
-
-    return load_predictor(source, device="cpu")
-
-
-def preload_models() -> None:
-    """At server start (app.py's lifespan, a background thread): load both models, so that the first session
-    finds them ready. Each model is handed over as soon as it is loaded; its first prediction (one-off costs)
-    runs after that. A failure is kept in the future: the page then loads again and reports the real error."""
-    sources = [model_source(mode) for mode in MODES]
-    for source in sources:
-        PRELOADED.setdefault(source, Future())
-    for source in sources:
-        try:
-            predictor = _load(source)
-        except Exception as error:  # noqa: BLE001 - surfaced by get_predictor when a page asks for this model
-            PRELOADED[source].set_exception(error)
-            continue
-        PRELOADED[source].set_result(predictor)
-        predictor.predict([EXAMPLE_MESSAGES[0]])
-
-
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _load_predictor(source: str):
-    preloaded = PRELOADED.get(source)
-    if preloaded is not None and preloaded.exception() is None:
-        return preloaded.result()
-    return _load(source)
-
-
-@st.cache_resource(show_spinner=False)
-def start_warm_up() -> threading.Thread:
-    """Once per process: load both models (and run one prediction and one fill-mask, which pay one-off costs)
-    in the background while the first page renders and the user types. A page that needs a model before this
-    finishes waits on the same cache entry; failures are left for the page to report."""
-
-    def work() -> None:
-        if PRELOADED:  # app.py's server-start preload does this work already
-            return
-        for mode in MODES:
-            try:
-                predictor = _load_predictor(model_source(mode))
-                predictor.predict([EXAMPLE_MESSAGES[0]])
-                if predictor.has_fill_mask:
-                    predictor.fill_mask("오늘은 [MASK] 하고 싶어", DEFAULT_FILL_TYPES, 5)
-            except Exception:  # noqa: BLE001 - shown by get_predictor when a page asks for this model
-                continue
-
-    thread = threading.Thread(target=work, name="mbti-warm-up", daemon=True)
-    thread.start()
-    return thread
+def start_warm_up() -> None:
+    """Both models load in the background (once per process: app.py already started it at server start)."""
+    model_cache.start_warm_up([model_source(mode) for mode in MODES])
 
 
 def get_predictor(mode: str) -> BasePredictor | None:
@@ -82,7 +28,7 @@ def get_predictor(mode: str) -> BasePredictor | None:
     source = model_source(mode)
     try:
         with st.spinner(f"{MODE_LABELS[mode]} 모델을 불러오는 중… / Loading the {MODE_LABELS[mode]} model…"):
-            return _load_predictor(source)
+            return model_cache.predictor(source)
     # FileNotFoundError (no folder, offline hub id), CheckpointError (a ValueError: damaged or half-copied files,
     # pickled weights; mbti_core.checkpoint_files checks every folder before a backend reads it), RuntimeError
     # (weights that do not fit the configuration): a message in the page, never a traceback.

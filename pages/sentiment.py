@@ -2,19 +2,13 @@
 import pandas as pd
 import streamlit as st
 
+from mbti_core import model_cache
 from mbti_core.app_support import check_message
 from mbti_core.study_figures import scaling_figure, sentiment_bars
 from mbti_core.study_support import load_report, missing_sentiment_message, scaling_rows, sentiment_source
 from pages.common import show_notices, timed
 
 EXAMPLES = ("이 영화 엄청 재미있네요", "이 영화 엄청 재미없네요")
-
-
-@st.cache_resource(show_spinner=False, max_entries=2)
-def _load_sentiment(source: str):
-    from mbti_core.onnx_predictor import load_sentiment_predictor  # ONNX when exported (fast), else torch
-
-    return load_sentiment_predictor(source, device="cpu")
 
 
 def _set_review(text: str) -> None:
@@ -35,7 +29,7 @@ if st.button("분석 · Analyse", type="primary", key="analyse_review") or revie
     else:
         show_notices([n for n in checked.notices if "[TYPE]" not in n])
         try:
-            predictor = _load_sentiment(sentiment_source())
+            predictor = model_cache.sentiment_predictor(sentiment_source())
         except (OSError, ValueError, RuntimeError) as error:
             st.error(missing_sentiment_message(error))
         else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -370,15 +371,37 @@ def test_malformed_results_files_are_listed_not_raised(dirs, tmp_path, monkeypat
     assert at.expander and "Missing or unreadable" in at.expander[0].label
 
 
-def test_server_start_preload_hands_the_loaded_models_to_the_pages(predictors, monkeypatch):
-    """app.py's st.App lifespan calls preload_models at server start; the pages' loader returns those objects."""
+def test_server_start_warm_up_hands_the_loaded_models_to_the_pages(predictors):
+    """app.py's st.App lifespan starts the warm-up at server start; the pages (and Gradio) get those objects."""
+    from mbti_core import model_cache
     from mbti_core.app_support import MODES, model_source
     from pages import common
 
-    monkeypatch.setattr(common, "PRELOADED", {})
-    common.preload_models()
+    model_cache.clear()
+    common.start_warm_up()
+    thread = model_cache.start_warm_up([])  # a second start returns the running warm-up, whatever it is asked
+    thread.join(timeout=120)
+    assert not thread.is_alive()
     for mode in MODES:
-        future = common.PRELOADED[model_source(mode)]
-        assert future.done() and future.exception() is None
-        assert future.result().predict([MESSAGE])[0]["axes"] == pytest.approx(predictors[mode].predict([MESSAGE])[0]["axes"])
-        assert common._load_predictor.__wrapped__(model_source(mode)) is future.result()
+        assert model_cache.loaded(model_source(mode))
+        loaded = model_cache.predictor(model_source(mode))
+        assert common.get_predictor(mode) is loaded
+        assert loaded.predict([MESSAGE])[0]["axes"] == pytest.approx(predictors[mode].predict([MESSAGE])[0]["axes"])
+
+
+def test_model_cache_loads_once_for_concurrent_callers_and_forgets_failures(dirs, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mbti_core import model_cache
+
+    model_cache.clear()
+    source = str(dirs["checkpoints"] / "ft")
+    with ThreadPoolExecutor(4) as pool:
+        loaded = list(pool.map(model_cache.predictor, [source] * 4))
+    assert all(model is loaded[0] for model in loaded)
+    missing = tmp_path / "later"
+    with pytest.raises(FileNotFoundError):
+        model_cache.predictor(str(missing))
+    assert not model_cache.loaded(str(missing))
+    shutil.copytree(source, missing)  # fixed while the server runs: the next call loads it
+    assert model_cache.predictor(str(missing)).predict([MESSAGE])[0]["type"] == loaded[0].predict([MESSAGE])[0]["type"]

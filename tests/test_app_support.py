@@ -152,3 +152,13 @@ def test_model_source_overrides(monkeypatch, tmp_path):
     assert s.model_source("ft") == "someone/mbti-ft"
     with pytest.raises(ValueError):
         s.model_source("xyz")
+
+
+def test_checkpoint_label_shows_no_server_folders(tmp_path):
+    from mbti_core import settings
+
+    assert s.checkpoint_label(str(settings.PROJECT_ROOT / "checkpoints" / "mft")) == "checkpoints/mft"
+    elsewhere = tmp_path / "models" / "mft"
+    elsewhere.mkdir(parents=True)
+    assert s.checkpoint_label(str(elsewhere)) == "mft (MBTI_CHECKPOINT_DIR)" and str(tmp_path) not in s.checkpoint_label(str(elsewhere))
+    assert s.checkpoint_label("someone/mbti-ko-mft") == "someone/mbti-ko-mft"  # a Hub id
