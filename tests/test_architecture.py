@@ -20,6 +20,7 @@ LAYERS = {  # module (or package prefix) -> layer
              "mbti_core.tokenizer", "mbti_core.fast_tokenizer", "mbti_core.data", "mbti_core.masking"],
     "models": ["mbti_core.encoder", "mbti_core.modeling", "mbti_core.type_effect"],
     "serving": ["mbti_core.predictor_base", "mbti_core.inference", "mbti_core.onnx_predictor", "mbti_core.sentiment",
+                "mbti_core.model_cache",
                 "mbti_core.batch", "mbti_core.app_support", "mbti_core.app_figures", "mbti_core.study_support",
                 "mbti_core.study_figures"],
     "training": ["mbti_core.training", "mbti_core.studies", "mbti_core.onnx_export", "mbti_core.baselines",
@@ -37,10 +38,13 @@ MAY_IMPORT = {
 }
 
 
-def layer_of(module: str) -> str:
+def layer_of(module: str) -> str | None:
     """The layer of the longest prefix that names it (``mbti_core.masking.command`` is a command)."""
-    best = max((prefix for prefixes in LAYERS.values() for prefix in prefixes
-                if module == prefix or module.startswith(prefix + ".")), key=len)
+    named = [prefix for prefixes in LAYERS.values() for prefix in prefixes
+             if module == prefix or module.startswith(prefix + ".")]
+    if not named:
+        return None
+    best = max(named, key=len)
     return next(layer for layer, prefixes in LAYERS.items() if best in prefixes)
 
 
@@ -71,13 +75,13 @@ def graph() -> dict[str, set[str]]:
 
 
 def test_every_module_has_a_layer(graph):
-    for module in graph:
-        assert layer_of(module) in MAY_IMPORT, module
+    unplaced = [module for module in graph if layer_of(module) is None]
+    assert not unplaced, f"add these modules to LAYERS (and ARCHITECTURE.md): {unplaced}"
 
 
 def test_no_module_imports_a_higher_layer(graph):
     upward = [f"{module} ({layer_of(module)}) imports {target} ({layer_of(target)})"
-              for module, targets in graph.items() for target in sorted(targets)
+              for module, targets in graph.items() if layer_of(module) for target in sorted(targets)
               if layer_of(target) not in MAY_IMPORT[layer_of(module)]]
     assert not upward, "\n".join(upward)
 
