@@ -28,6 +28,8 @@ from mbti_core.checkpoint_files import CheckpointError, check_checkpoint, read_s
 from tests.damaged_checkpoints import KINDS, damage
 from tests.random_checkpoints import build_random_checkpoints
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_SENTIMENT = ROOT / "checkpoints" / "sentiment"
 MESSAGE = "내일 모임 시간 딱 지켜야 해. 늦으면 곤란하니까"

@@ -7,10 +7,10 @@ import pytest
 from mbti_core import settings
 from mbti_core.types import AXES
 
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.skipif(
     not (settings.PROJECT_ROOT.parent / "shared" / "data").is_dir() and not __import__("os").environ.get("MBTI_DATA_DIR"),
     reason="no data directory: set MBTI_DATA_DIR",
-)
+), pytest.mark.slow, pytest.mark.real_data]
 
 
 def test_baseline_command_reproduces_the_committed_report(tmp_path, capsys):

@@ -114,6 +114,7 @@ def run_cli(*args) -> subprocess.CompletedProcess:
                           text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_cli_batch_scoring(dirs, predictor, tmp_path):
     source = tmp_path / "in.csv"
     source.write_bytes(csv_bytes(GOOD_CSV, "cp949"))
@@ -131,6 +132,7 @@ def test_cli_batch_scoring(dirs, predictor, tmp_path):
     assert missing.returncode == 2 and "no column 'x'" in missing.stderr and "Traceback" not in missing.stderr
 
 
+@pytest.mark.slow
 def test_cli_json_lines_contract_kept(dirs, tmp_path):
     source = tmp_path / "in.csv"
     source.write_bytes(csv_bytes(pd.DataFrame({"text": MESSAGES[:2]})))

@@ -20,6 +20,8 @@ from mbti_core.onnx_predictor import load_predictor
 from tests.app_checkpoints import tiny_app_dirs
 from tests.browser_timing import CHROMIUM, FIRST_MESSAGE, ROOT, run_session
 
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
 REQUIRED = os.environ.get("MBTI_REQUIRE_BROWSER") == "1"
 
 

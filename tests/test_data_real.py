@@ -72,6 +72,7 @@ def test_nsmc_movie_disjoint_and_labelled_by_rule():
     assert len(nsmc) > 400_000
 
 
+@pytest.mark.slow
 def test_pretraining_text_holds_no_held_out_text(cafe):
     pretraining = set(load_pretraining_text()["text"])
     held_out_cafe = set(cafe.loc[cafe.split != "train", "text"])

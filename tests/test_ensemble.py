@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from mbti_core import ensemble
 
 
+@pytest.mark.slow
 def test_blend_weights_follow_the_informative_model_per_axis():
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, size=(2000, 4))

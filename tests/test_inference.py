@@ -203,6 +203,7 @@ def run_in_process(capsys, *args) -> subprocess.CompletedProcess:
     return subprocess.CompletedProcess(args, code, captured.out, captured.err)
 
 
+@pytest.mark.slow
 def test_cli_predict_text(checkpoints):
     out = run_cli("predict", "--checkpoint", str(checkpoints["mft"]), "--text", "계획 세우고 일정 정리했어요")
     assert out.returncode == 0, out.stderr
@@ -233,6 +234,7 @@ def test_cli_predict_files(checkpoints, tmp_path, capsys):
     assert out.returncode == 0 and person["n_messages"] == 2 and len(person["messages"]) == 2
 
 
+@pytest.mark.slow
 def test_cli_fill_mask_contract(checkpoints):
     out = run_cli("fill-mask", "--checkpoint", str(checkpoints["mft"]), "--text", FILL,
                   "--types", "ISTJ", "ENFP", "INTJ", "ESFP", "--top-k", "5")
@@ -263,6 +265,7 @@ def test_cli_missing_checkpoint_and_ft_fill_mask(checkpoints, tmp_path, capsys):
     assert out.returncode == 2 and "MFT checkpoint" in out.stderr
 
 
+@pytest.mark.slow
 def test_cli_evaluate_raw_comments_file(checkpoints, tmp_path):
     rows = []
     for i in range(12):
@@ -286,6 +289,7 @@ def test_cli_evaluate_malformed_file(checkpoints, tmp_path, capsys):
     assert out.returncode == 2 and "comments" in out.stderr
 
 
+@pytest.mark.slow
 def test_cli_bench_reports_latency_and_memory(checkpoints):
     out = run_cli("bench", "--checkpoint", str(checkpoints["mft"]), "--repeats", "3")
     assert out.returncode == 0, out.stderr

@@ -208,6 +208,7 @@ def test_fast_tokenizer_reproduces_autotokenizer(exported):
     assert (fast.mask_token, fast.pad_token_id) == (reference.mask_token, reference.pad_token_id)
 
 
+@pytest.mark.slow
 def test_export_onnx_cli(exported, tmp_path):
     folder = copy_checkpoint(exported["ft"], tmp_path / "ft")
     for stale in list(folder.glob("*.onnx")) + [folder / EXPORT_INFO_NAME]:

@@ -150,6 +150,7 @@ def _args(argv):
     return parser.parse_args(argv)
 
 
+@pytest.mark.slow
 def test_tiny_mft_and_ft_end_to_end(encoder_dir, data_dir, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("MBTI_CACHE_DIR", str(tmp_path / "cache"))
     common = ["--tiny", "--base-model", str(encoder_dir), "--data-dir", str(data_dir),

@@ -155,6 +155,7 @@ def toy_sentiment(sentences):
     return pd.DataFrame(rows, columns=["text", "label"])
 
 
+@pytest.mark.slow
 def test_nsmc_style_finetune_learns_a_toy_sentiment_task_on_each_encoder(tmp_path, tiny_encoder_dir,
                                                                        korean_sentences):
     train_rows, test_rows = toy_sentiment(korean_sentences[:30]), toy_sentiment(korean_sentences[30:])

@@ -160,6 +160,7 @@ def test_fitting_the_head_on_a_frozen_encoder_makes_the_type_matter(encoder_dir,
     assert gap0 > 0 and math.isfinite(gap0)
 
 
+@pytest.mark.slow
 def test_type_effect_command_on_a_saved_checkpoint(encoder_dir, tokenizer, tmp_path):
     model = new_model(encoder_dir, with_type_mlm=True)
     checkpoint = model.save_pretrained(tmp_path / "mft", tokenizer=tokenizer)

@@ -129,6 +129,7 @@ def test_evaluate_and_predict_commands_on_a_sentiment_checkpoint(sentiment_dir, 
 
 
 # -- scaling --------------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_scaling_two_tiny_sizes_writes_ours_beside_theirs_and_resumes(base_dir, data_dir, tmp_path, capsys):
     report_path = tmp_path / "nsmc_scaling.json"
     argv = ["nsmc-scaling", "--base-model", str(base_dir), "--data-dir", str(data_dir), "--sizes", "40", "240",
@@ -160,6 +161,7 @@ def test_scaling_two_tiny_sizes_writes_ours_beside_theirs_and_resumes(base_dir, 
     assert "already in" in capsys.readouterr().out and report_path.read_text() == before
 
 
+@pytest.mark.slow
 def test_scaling_sizes_trained_by_parallel_processes_merge_into_one_report(base_dir, data_dir, tmp_path):
     """The GPU pipeline runs one process per size on one report: every size must survive (a file lock)."""
     import subprocess
