@@ -8,7 +8,11 @@ Used by ``python -m mbti_core predict --input FILE --output preds.csv`` and the 
   export), an unknown format or a missing column raises ``BatchInputError`` with a message saying what to do.
 - Rows are never silently dropped: every data row of the file ends up either scored or in ``failed`` with its
   reason (empty, no words, not text, a JSONL line that is not a JSON object, ...). ``BatchResult.table()`` holds
-  all rows in file order with an ``error`` column, and that is what gets written / downloaded.
+  all rows in file order with the file's other columns (id, speaker, ...), an ``error`` column, and that is what
+  gets written / downloaded.
+- A ``.txt`` file that is a KakaoTalk export is read as one row per message with its ``speaker``.
+- With a speaker or writer column, ``BatchResult.by_speaker`` pools each speaker's messages into one prediction
+  (mean of the axis log-odds, as the Predict page's chat-log mode does).
 - Speed: texts are sorted by length and scored ``batch_size`` at a time (little padding), with a progress
   callback after each batch.
 """
@@ -35,6 +39,8 @@ TEXT_COLUMN_GUESSES = ("text", "message", "messages", "comment", "comments", "co
                        "내용", "댓글", "문장", "텍스트")
 PROB_COLUMNS = tuple(f"P({axis[0]})" for axis in AXES)  # P(E), P(S), P(T), P(J)
 RESULT_COLUMNS = ("row", "text", "type", *PROB_COLUMNS, "truncated", "error")
+SPEAKER_COLUMN_GUESSES = ("speaker", "writer", "author", "user", "sender", "name", "nickname", "화자", "작성자",
+                          "보낸사람", "보낸 사람", "이름", "닉네임")
 ProgressCallback = Callable[[int, int], None]  # (rows done, rows to score)
 
 
@@ -61,6 +67,11 @@ class InputTable:
     def n_rows(self) -> int:
         return len(self.frame) + len(self.bad_lines)
 
+    def guess_speaker_column(self) -> str | None:
+        """A column naming who wrote each message (a conventional name), else None."""
+        lowered = {c.lower().strip(): c for c in self.columns}
+        return next((lowered[name] for name in SPEAKER_COLUMN_GUESSES if name in lowered), None)
+
     def guess_text_column(self) -> str | None:
         """A likely text column: a conventional name, else the column with the longest texts on average."""
         lowered = {c.lower().strip(): c for c in self.columns}
@@ -79,6 +90,7 @@ class BatchResult:
     failed: pd.DataFrame           # row, text, reason
     column: str
     seconds: float
+    inputs: pd.DataFrame | None = None  # the file's columns, indexed by row (kept in the output beside the scores)
 
     @property
     def n_rows(self) -> int:
@@ -88,12 +100,45 @@ class BatchResult:
     def messages_per_second(self) -> float:
         return len(self.scored) / self.seconds if self.seconds > 0 else float("inf")
 
+    def input_columns(self) -> pd.DataFrame:
+        """The file's other columns by row, renamed ``<name> (input)`` where a name is one of the result columns."""
+        if self.inputs is None:
+            return pd.DataFrame(index=pd.Index([], name="row"))
+        other = self.inputs.drop(columns=[self.column], errors="ignore")
+        return other.rename(columns={c: f"{c} (input)" for c in other.columns if c in RESULT_COLUMNS})
+
     def table(self) -> pd.DataFrame:
-        """All rows in file order; failed rows have no type/probabilities and their reason under ``error``."""
+        """All rows in file order: ``row``, the file's other columns, then the scores; failed rows have no
+        type/probabilities and their reason under ``error``."""
         failed = self.failed.rename(columns={"reason": "error"})
         scored = self.scored.assign(error="")
         frame = pd.concat([scored, failed], ignore_index=True) if len(failed) else scored
-        return frame.sort_values("row", kind="stable").reset_index(drop=True).reindex(columns=list(RESULT_COLUMNS))
+        frame = frame.sort_values("row", kind="stable").reset_index(drop=True).reindex(columns=list(RESULT_COLUMNS))
+        inputs = self.input_columns()
+        if inputs.shape[1] == 0:
+            return frame
+        merged = frame.join(inputs, on="row")
+        return merged[["row", *inputs.columns, *RESULT_COLUMNS[1:]]]
+
+    def by_speaker(self, speaker_column: str, thresholds) -> pd.DataFrame:
+        """One pooled prediction per speaker over their scored messages: the mean of each axis' log-odds (several
+        messages add up their evidence), typed at ``thresholds``; most messages first."""
+        from mbti_core.evaluation import sigmoid
+        from mbti_core.types import predicted_types
+
+        if self.inputs is None or speaker_column not in self.inputs.columns:
+            raise BatchInputError(f"no column {speaker_column!r} to pool by")
+        speakers = self.inputs[speaker_column].reindex(self.scored["row"]).fillna("").astype(str).to_numpy()
+        probs = np.clip(self.scored[list(PROB_COLUMNS)].to_numpy(dtype=np.float64), 1e-6, 1 - 1e-6)
+        log_odds = pd.DataFrame(np.log(probs / (1 - probs)), columns=list(PROB_COLUMNS))
+        log_odds["speaker"] = speakers
+        grouped = log_odds[log_odds["speaker"].str.strip() != ""].groupby("speaker", sort=False)
+        pooled = sigmoid(grouped[list(PROB_COLUMNS)].mean().to_numpy())
+        frame = pd.DataFrame(pooled, columns=list(PROB_COLUMNS))
+        frame.insert(0, "speaker", list(grouped.groups))
+        frame.insert(1, "messages", grouped.size().to_numpy())
+        frame.insert(2, "type", predicted_types(pooled, thresholds) if len(frame) else [])
+        return frame.sort_values(["messages", "speaker"], ascending=[False, True], kind="stable").reset_index(drop=True)
 
     def to_csv_bytes(self) -> bytes:
         """``table()`` as CSV in UTF-8 with a byte-order mark, so that Excel shows the Korean text correctly."""
@@ -214,9 +259,16 @@ def read_table(source: str | Path | bytes, name: str | None = None, max_mb: floa
         frame.index = pd.RangeIndex(1, len(frame) + 1, name="row")
     elif file_format == "jsonl":
         frame, bad = _read_jsonl(text)
-    else:  # one message per non-blank line
-        lines = [line for line in text.splitlines() if line.strip()]
-        frame = pd.DataFrame({"text": lines}, index=pd.RangeIndex(1, len(lines) + 1, name="row"))
+    else:  # a KakaoTalk export (one row per message, with its speaker), else one message per non-blank line
+        from mbti_core.app_support import parse_chat_log
+
+        log = parse_chat_log(text, max_messages=max_rows + 1)
+        if log.format == "kakaotalk":
+            file_format = "kakaotalk"
+            frame = pd.DataFrame({"speaker": [m.speaker for m in log.messages], "text": [m.text for m in log.messages]})
+        else:
+            frame = pd.DataFrame({"text": [line for line in text.splitlines() if line.strip()]})
+        frame.index = pd.RangeIndex(1, len(frame) + 1, name="row")
     table = InputTable(frame, file_format, encoding, name, bad)
     if table.n_rows == 0:
         raise BatchInputError(f"{name}: the file has a header but no rows")
@@ -294,7 +346,7 @@ def score_table(predictor, table: InputTable, column: str | None = None, batch_s
     scored = pd.DataFrame(scored_rows, columns=[c for c in RESULT_COLUMNS if c != "error"])
     failed_frame = pd.DataFrame(sorted(failed, key=lambda r: r["row"]), columns=["row", "text", "reason"])
     return BatchResult(scored.sort_values("row").reset_index(drop=True), failed_frame, str(column),
-                       time.perf_counter() - started)
+                       time.perf_counter() - started, table.frame)
 
 
 def check_output_path(path: str | Path, source: str | Path | None = None) -> Path:

@@ -6,10 +6,17 @@ from mbti_core.app_support import MODE_LABELS
 from mbti_core.batch import MAX_FILE_MB, MAX_ROWS, PROB_COLUMNS, BatchInputError, read_table, score_table
 from pages.common import get_predictor
 
+
+def predictor_thresholds(mode: str):
+    predictor = get_predictor(mode)
+    return predictor.thresholds if predictor is not None else [0.5] * 4
+
 st.title(":material/table: 파일 일괄 분석 · Batch scoring")
 st.caption(f"CSV·TSV·JSONL·TXT 파일의 메시지마다 유형과 네 축 확률을 구해요 (최대 {MAX_FILE_MB} MB, {MAX_ROWS:,}행, UTF-8 또는 "
-           f"CP949). / Scores every message of a CSV, TSV, JSONL or text file (at most {MAX_FILE_MB} MB and "
-           f"{MAX_ROWS:,} rows; UTF-8 or CP949).")
+           f"CP949). 카카오톡 대화 내보내기(.txt)도 돼요: 화자별로 모아서도 예측해요. 결과 파일에는 원래 열(id, 화자 …)이 그대로 "
+           f"남아요. / Scores every message of a CSV, TSV, JSONL or text file (at most {MAX_FILE_MB} MB and "
+           f"{MAX_ROWS:,} rows; UTF-8 or CP949), including a KakaoTalk export (.txt), pooled per speaker too. The "
+           "download keeps the file's own columns (id, speaker, ...).")
 # max_upload_size: the browser refuses a bigger file before sending it (also server.maxUploadSize, .streamlit/config.toml)
 upload = st.file_uploader("파일 · File", type=["csv", "tsv", "jsonl", "ndjson", "txt"], key="batch_file",
                           max_upload_size=MAX_FILE_MB)
@@ -55,8 +62,21 @@ if stored and stored[0] == run_key:  # a result of this file, column and model
     if len(result.scored):
         counts = result.scored["type"].value_counts()
         st.bar_chart(counts, horizontal=True)
-    st.dataframe(result.scored.head(1000).style.format({c: "{:.1%}" for c in PROB_COLUMNS}), hide_index=True,
+    table_rows = result.table()
+    scored_rows = table_rows[table_rows["error"] == ""].drop(columns=["error"])  # with the file's other columns
+    st.dataframe(scored_rows.head(1000).style.format({c: "{:.1%}" for c in PROB_COLUMNS}), hide_index=True,
                  key="batch_scored")
+    speaker = table.guess_speaker_column()
+    if speaker is not None and speaker != column and len(result.scored):
+        pooled = result.by_speaker(speaker, predictor_thresholds(mode))
+        st.subheader(f"화자별 · Per speaker ({speaker})")
+        st.caption("한 사람의 메시지를 모두 모아 하나로 예측해요 (축별 log-odds 평균, 유형 예측 페이지의 대화 모드와 같아요). "
+                   "메시지가 많을수록 근거가 쌓여요. / Each speaker's messages pooled into one prediction (mean of the "
+                   "axis log-odds, as the Predict page's chat-log mode): more messages, more evidence.")
+        st.dataframe(pooled.style.format({c: "{:.1%}" for c in PROB_COLUMNS}), hide_index=True, key="batch_speakers")
+        st.download_button("화자별 CSV 받기 · Download per-speaker CSV", pooled.to_csv(index=False).encode("utf-8-sig"),
+                           key="batch_download_speakers", file_name=f"{upload.name.rsplit('.', 1)[0]}.speakers.csv",
+                           mime="text/csv", on_click="ignore")
     if len(result.failed):
         st.warning(f"{len(result.failed):,}행은 분석하지 못했어요 (다운로드 파일의 error 열에도 있어요). / "
                    f"{len(result.failed):,} rows could not be scored (also in the download's error column).")

@@ -100,7 +100,47 @@ def test_scores_equal_the_predictor_and_failures_are_kept(predictor):
     assert full["row"].tolist() == [1, 2, 3, 4, 5, 6] and full["error"].astype(bool).tolist() == [
         False, True, False, True, False, False]
     back = pd.read_csv(pd.io.common.BytesIO(result.to_csv_bytes()), encoding="utf-8-sig", keep_default_na=False)
-    assert list(back.columns) == list(batch.RESULT_COLUMNS) and back["text"][4] == MESSAGES[2]
+    assert list(back.columns) == ["row", "id", *batch.RESULT_COLUMNS[1:]] and back["text"][4] == MESSAGES[2]
+    assert back["id"].tolist() == [1, 2, 3, 4, 5, 6]  # the file's own columns come back, failed rows included
+
+
+KAKAO_EXPORT = """홍길동 님과 카카오톡 대화
+저장한 날짜 : 2024-01-05 12:00:00
+
+--------------- 2024년 1월 3일 수요일 ---------------
+2024. 1. 3. 오후 3:12, 민지 : 내일 모임 시간 딱 지켜야 해
+2024. 1. 3. 오후 3:13, 준호 : 즉흥 여행 너무 재밌어요 ㅋㅋ
+2024. 1. 3. 오후 3:14, 민지 : 계획 세우고 일정 정리했어요
+2024. 1. 3. 오후 3:15, 준호 : 사진
+2024. 1. 3. 오후 3:16, 민지 : 쉼표, 그리고 "따옴표"도 있는 문장
+"""
+
+
+def test_kakaotalk_export_is_one_row_per_message_and_pools_per_speaker(predictor):
+    table = read_table(KAKAO_EXPORT.encode("utf-8"), "KakaoTalk_chat.txt")
+    assert table.format == "kakaotalk" and table.columns == ["speaker", "text"]
+    assert table.frame["speaker"].tolist() == ["민지", "준호", "민지", "민지"]  # the photo placeholder is not a message
+    assert table.guess_speaker_column() == "speaker" and table.guess_text_column() == "text"
+    result = score_table(predictor, table)
+    assert result.table()["speaker"].tolist() == ["민지", "준호", "민지", "민지"]
+    pooled = result.by_speaker("speaker", predictor.thresholds)
+    assert pooled["speaker"].tolist() == ["민지", "준호"] and pooled["messages"].tolist() == [3, 1]
+    person = predictor.predict_person([MESSAGES[0], MESSAGES[3], MESSAGES[2]])
+    first = pooled.iloc[0]
+    assert first["type"] == person["type"]
+    assert [first[c] for c in PROB_COLUMNS] == pytest.approx([person["axes"][a] for a in AXES], abs=1e-5)
+    assert pooled.iloc[1]["type"] == predictor.predict([MESSAGES[1]])[0]["type"]
+    with pytest.raises(BatchInputError, match="no column 'who'"):
+        result.by_speaker("who", predictor.thresholds)
+
+
+def test_input_columns_named_like_results_are_kept_under_another_name(predictor):
+    frame = pd.DataFrame({"type": ["ENFP", "ISTJ"], "text": [MESSAGES[1], MESSAGES[0]], "writer": ["a", "b"]})
+    result = score_table(predictor, read_table(csv_bytes(frame), "labelled.csv"))
+    table = result.table()
+    assert list(table.columns[:3]) == ["row", "type (input)", "writer"]
+    assert table["type (input)"].tolist() == ["ENFP", "ISTJ"] and table["type"].tolist() == [
+        r["type"] for r in predictor.predict([MESSAGES[1], MESSAGES[0]])]
 
 
 def test_missing_column(predictor):
@@ -130,6 +170,18 @@ def test_cli_batch_scoring(dirs, predictor, tmp_path):
 
     missing = run_cli("--checkpoint", str(dirs["mft"]), "--input", str(source), "--output", str(out), "--column", "x")
     assert missing.returncode == 2 and "no column 'x'" in missing.stderr and "Traceback" not in missing.stderr
+
+    chat = tmp_path / "KakaoTalk_chat.txt"
+    chat.write_text(KAKAO_EXPORT, encoding="utf-8")
+    done = run_cli("--checkpoint", str(dirs["mft"]), "--input", str(chat), "--output", str(tmp_path / "chat.csv"),
+                   "--by-speaker")
+    assert done.returncode == 0, done.stderr
+    assert "2 speakers pooled (column 'speaker')" in done.stderr
+    speakers = pd.read_csv(tmp_path / "chat.speakers.csv", encoding="utf-8-sig")
+    assert speakers["speaker"].tolist() == ["민지", "준호"] and speakers["messages"].tolist() == [3, 1]
+    no_speaker = run_cli("--checkpoint", str(dirs["mft"]), "--input", str(source), "--output", str(out),
+                         "--column", "message", "--by-speaker")
+    assert no_speaker.returncode == 2 and "no speaker column" in no_speaker.stderr
 
 
 @pytest.mark.slow
@@ -168,4 +220,11 @@ def test_batch_page(dirs, predictor, monkeypatch):
     assert scored["P(E)"].tolist() == pytest.approx([predictor.predict([m])[0]["axes"]["EI"] for m in MESSAGES], abs=1e-5)
     failed = next(frame for frame in frames if "reason" in frame.columns)
     assert failed["row"].tolist() == [2, 4]
+    assert scored["id"].tolist() == ["1", "3", "5", "6"]  # the file's own columns (read as text) beside the scores
     assert at.get("download_button")
+
+    at.file_uploader(key="batch_file").set_value(("KakaoTalk_chat.txt", KAKAO_EXPORT.encode(), "text/plain")).run()
+    at.button(key="batch_run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    pooled = next(e.value for e in at.dataframe if "messages" in e.value.columns)
+    assert pooled["speaker"].tolist() == ["민지", "준호"] and pooled["messages"].tolist() == [3, 1]

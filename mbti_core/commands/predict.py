@@ -38,6 +38,9 @@ def add_arguments(parser) -> None:
                         help="the text column of a CSV/JSONL input (default: 'text'; with --output, a guess)")
     parser.add_argument("--max-mb", type=float, default=None, help="batch scoring: file size limit in MB")
     parser.add_argument("--max-rows", type=int, default=None, help="batch scoring: row limit")
+    parser.add_argument("--by-speaker", nargs="?", const="", default=None, metavar="COLUMN",
+                        help="batch scoring: also write OUTPUT's name + '.speakers.csv', one pooled prediction per "
+                             "speaker (COLUMN, default: a speaker/writer/name column, or a KakaoTalk export's speakers)")
 
 
 def read_texts(path: str, column: str = "text") -> list:
@@ -97,6 +100,10 @@ def batch_main(args) -> int:
     if args.person:
         return fail("--person and --output do not go together: --person prints one prediction as JSON")
     limits = {"max_mb": args.max_mb or batch.MAX_FILE_MB, "max_rows": args.max_rows or batch.MAX_ROWS}
+    speakers_path = None
+    if args.by_speaker is not None:
+        speakers_path = Path(args.output).with_name(Path(args.output).stem + ".speakers.csv")
+        batch.check_output_path(speakers_path, args.input)
     # Bad input (BatchInputError, CheckpointError: ValueErrors) goes to cli.main's one handler.
     batch.check_output_path(args.output, args.input)  # before minutes of scoring, not after
     table = batch.read_table(args.input, **limits)
@@ -107,6 +114,12 @@ def batch_main(args) -> int:
             bar.update(done - bar.n)
 
         result = batch.score_table(predictor, table, args.column, args.batch_size, progress)
+    speaker_column = None
+    if speakers_path is not None:
+        speaker_column = args.by_speaker or table.guess_speaker_column()
+        if speaker_column is None:
+            return fail(f"--by-speaker: no speaker column in {args.input} (columns: {', '.join(table.columns)}); name it, "
+                        "e.g. --by-speaker writer")
     try:
         batch.write_result(result, args.output)
     except OSError as error:  # the disk filled up, the folder went away, ...: say so, and keep the work
@@ -118,6 +131,10 @@ def batch_main(args) -> int:
         return fail(f"cannot write {args.output} ({error.strerror or error}); the results were saved to {rescue}")
     print(f"scored {len(result.scored):,} of {result.n_rows:,} rows (column {result.column!r}, {table.encoding}) "
           f"in {result.seconds:.1f} s ({result.messages_per_second:.0f} messages/s) -> {args.output}", file=sys.stderr)
+    if speaker_column is not None:
+        pooled = result.by_speaker(speaker_column, predictor.thresholds)
+        pooled.to_csv(speakers_path, index=False, encoding="utf-8-sig")
+        print(f"{len(pooled):,} speakers pooled (column {speaker_column!r}) -> {speakers_path}", file=sys.stderr)
     if len(result.failed):
         print(f"{len(result.failed):,} rows failed; their reasons are in the 'error' column of {args.output}, e.g. "
               f"row {result.failed.iloc[0]['row']}: {result.failed.iloc[0]['reason']}", file=sys.stderr)
