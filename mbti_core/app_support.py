@@ -667,6 +667,23 @@ def study_rows(results: Results, level: str = "comment", tuned: bool = False) ->
     return rows
 
 
+PHASE_DATA_LABELS = {"study": "the study's data", "ours": "our Korean descriptions", "study+ours": "the study's and ours",
+                     "cafe-logodds": "cafe comments masked by log-odds"}
+
+
+def training_note(results: Results) -> str | None:
+    """Where the compared models come from, read from the report: the data of phases 1 and 2, seeds, hardware."""
+    mft, ft = results.report.get("mft") or {}, results.report.get("ft") or {}
+    if not mft or not ft:
+        return None
+    config = mft.get("config") or {}
+    devices = sorted({s.get("device") for s in mft.get("seeds", []) + ft.get("seeds", []) if s.get("device")})
+    phase2 = config.get("masked_file") and "a given masked file" or PHASE_DATA_LABELS.get(config.get("phase2_data"), "?")
+    return (f"MFT: phase 1 on {PHASE_DATA_LABELS.get(config.get('phase1_data'), '?')}, phase 2 on {phase2}, then "
+            f"phase 3; FT: phase 3 alone with the same settings. Seeds {len(mft.get('seeds', []))} + "
+            f"{len(ft.get('seeds', []))}" + (f"; trained on {', '.join(devices)}" if devices else "") + ".")
+
+
 def comparison_sentence(results: Results, level: str = "comment", tuned: bool = False) -> str | None:
     """One plain sentence on whether MFT beats FT beyond the seed noise (from the report's comparison)."""
     entry = (results.report.get("comparison") or {}).get(_level_key(level, tuned))

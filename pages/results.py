@@ -3,7 +3,9 @@ import pandas as pd
 import streamlit as st
 
 from mbti_core.app_figures import axis_accuracy, confusion_matrices, training_curves
-from mbti_core.app_support import comparison_sentence, load_results, metrics_rows, reports_dir, study_rows
+from mbti_core.app_support import (
+    comparison_sentence, load_results, metrics_rows, reports_dir, study_rows, training_note,
+)
 
 st.title(":material/bar_chart: 결과 · Results: MFT vs FT")
 results = load_results()
@@ -26,6 +28,9 @@ else:
 sentence = comparison_sentence(results, level, tuned)
 if sentence:
     st.markdown(f"**{sentence}**")
+note = training_note(results)
+if note:
+    st.caption(note)
 
 st.subheader("연구 원문 수치와 비교 · The study's published figures beside ours")
 st.caption("'theirs' = 원 연구가 자기 데이터·분할로 보고한 수치 (직접 비교 불가). / 'theirs' = the student study's "

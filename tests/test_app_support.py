@@ -162,3 +162,14 @@ def test_checkpoint_label_shows_no_server_folders(tmp_path):
     elsewhere.mkdir(parents=True)
     assert s.checkpoint_label(str(elsewhere)) == "mft (MBTI_CHECKPOINT_DIR)" and str(tmp_path) not in s.checkpoint_label(str(elsewhere))
     assert s.checkpoint_label("someone/mbti-ko-mft") == "someone/mbti-ko-mft"  # a Hub id
+
+
+def test_training_note_says_what_the_compared_models_were_trained_on():
+    results = s.Results(report={
+        "mft": {"config": {"phase1_data": "study", "phase2_data": "study", "masked_file": None},
+                "seeds": [{"seed": 0, "device": "cpu (1 threads, fp32)"}, {"seed": 1, "device": "cpu (2 threads, fp32)"}]},
+        "ft": {"seeds": [{"seed": 0, "device": "cpu (1 threads, fp32)"}]}})
+    note = s.training_note(results)
+    assert note.startswith("MFT: phase 1 on the study's data, phase 2 on the study's data")
+    assert "Seeds 2 + 1" in note and "cpu (1 threads, fp32), cpu (2 threads, fp32)" in note
+    assert s.training_note(s.Results(report={"mft": {}})) is None

@@ -401,7 +401,8 @@ def update_report(config: MFTConfig, results: list[dict], summary: dict) -> Path
     path.parent.mkdir(parents=True, exist_ok=True)
     report = json.loads(path.read_text()) if path.is_file() else {}
     report[config.mode] = {
-        "seeds": [{"seed": r["seed"], "train_seconds": r["train_seconds"], "thresholds": r["thresholds"],
+        "seeds": [{"seed": r["seed"], "train_seconds": r["train_seconds"], "device": r.get("device"),
+                   "thresholds": r["thresholds"],
                    "validation": _headline(r["validation"]), "test": _headline(r["test"]),
                    "test_writer_level": _headline(r["test"]["writer_level"]),
                    **({"test_tuned": _headline(r["test_tuned"]),
