@@ -649,20 +649,19 @@ def _fmt_mean_std(value) -> str:
 
 
 def study_rows(results: Results, level: str = "comment", tuned: bool = False) -> list[dict]:
-    """The study's published figures beside ours (accuracies in %, loss as published)."""
+    """The study's published accuracies beside ours, in %. Their loss is left out: it is a different loss on
+    different data (not comparable with ours, so not set beside it)."""
     theirs = study_figures()
     ours = {mode: model_summary(results, mode, level, tuned) for mode in MODES}
     rows = []
     for key, label, our_key in (("accuracy", "accuracy (%)", "mean_accuracy"), ("EI", "E/I accuracy (%)", "EI_accuracy"),
                                 ("SN", "S/N accuracy (%)", "SN_accuracy"), ("TF", "T/F accuracy (%)", "TF_accuracy"),
-                                ("JP", "J/P accuracy (%)", "JP_accuracy"), ("loss", "loss", "loss")):
-        scale = 1.0 if key == "loss" else 100.0
-        row = {"metric": label, "study MFT (theirs)": f"{theirs['mft'][key]:.2f}" if key != "loss" else f"{theirs['mft'][key]:.4f}",
-               "study FT (theirs)": f"{theirs['ft'][key]:.2f}" if key != "loss" else f"{theirs['ft'][key]:.4f}"}
+                                ("JP", "J/P accuracy (%)", "JP_accuracy")):
+        row = {"metric": label, "study MFT (theirs)": f"{theirs['mft'][key]:.2f}",
+               "study FT (theirs)": f"{theirs['ft'][key]:.2f}"}
         for mode in MODES:
             value = (ours[mode] or {}).get(our_key)
-            row[f"our {MODE_LABELS[mode]}"] = (f"{scale * value['mean']:.2f} ± {scale * value['std']:.2f}"
-                                               if value else "—")
+            row[f"our {MODE_LABELS[mode]}"] = f"{100 * value['mean']:.2f} ± {100 * value['std']:.2f}" if value else "—"
         rows.append(row)
     return rows
 

@@ -38,7 +38,8 @@ st.caption("'theirs' = 원 연구가 자기 데이터·분할로 보고한 수�
            "mentions are masked. 원 연구의 지표 = 네 축 정확도의 평균. 원 연구는 MFT에만 검증으로 조정한 임계값을 썼어요; "
            "'tuned thresholds'를 끄면 우리 두 모델 모두 0.5예요. / Their metric is the mean of the four per-axis "
            "accuracies; only their MFT got validation-tuned thresholds, while with 'tuned thresholds' off both of "
-           "ours use 0.5.")
+           "ours use 0.5. 연구의 손실값은 다른 데이터의 다른 손실이라 옆에 두지 않았어요. / Their loss is a different loss on "
+           "different data, so it is not set beside ours.")
 st.dataframe(pd.DataFrame(study_rows(results, level, tuned)), hide_index=True, key="study_table")
 
 st.subheader("축별 정확도 · Per-axis accuracy")
