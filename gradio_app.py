@@ -37,7 +37,8 @@ from mbti_core.app_figures import axis_bars, explanation_html  # noqa: E402
 from mbti_core.app_support import (  # noqa: E402
     DEFAULT_FILL_TYPES, EXAMPLE_MESSAGES, FILL_MASK_EXAMPLE, FILL_MASK_EXAMPLES, LETTER_NAMES, MODE_LABELS, MODES,
     TYPE_EFFECT_MISSING, TYPE_SOURCE_NOTE, WORD_QUERY_EXAMPLE, EXPLAIN_NOTE, axis_rows, check_masked, check_message,
-    check_word_query, checkpoint_label, explain_text,
+    check_word_query, checkpoint_label, close_call_note, explain_text, load_reliability, reliability_lines,
+    short_message_note,
     fill_table_markdown, filled_sentence, load_type_effect, missing_model_message, model_source, percent,
     type_effect_caption, type_grid_markdown, type_share_markdown, unique_tokens, word_query_error,
 )
@@ -142,11 +143,17 @@ def type_effect_markdown() -> str:
 def predict_view(text: str, model: str):
     result = predict(text, model)
     predictor = get_predictor(model)
+    reliability = load_reliability(model)
+    notes = [note for note in (close_call_note(result, predictor.thresholds, reliability),
+                               short_message_note(result["text"], reliability)) if note]
     headline = (f"## {result['type']}\n"
                 + " · ".join(f"{r['first']} {percent(r['p_first'])} / {r['second']} {percent(r['p_second'])}"
                              for r in axis_rows(result))
                 + ("\n\n*입력이 길어 앞부분만 분석했어요. / The text was cut to the model's maximum length.*"
-                   if result["truncated"] else ""))
+                   if result["truncated"] else "")
+                + "".join(f"\n\n> {note}" for note in notes)
+                + ("\n\n**이 예측은 얼마나 믿을 만한가요? · How reliable is this?**\n\n" + "\n".join(reliability_lines(reliability))
+                   if reliability else ""))
     axis_labels = [{LETTER_NAMES[r["first"]]: r["p_first"], LETTER_NAMES[r["second"]]: r["p_second"]}
                    for r in axis_rows(result)]
     return (headline, *axis_labels, axis_bars(result, predictor.thresholds), result["types"])

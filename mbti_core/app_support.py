@@ -696,3 +696,88 @@ def comparison_sentence(results: Results, level: str = "comment", tuned: bool = 
             parts.append(f"MFT − FT {label} = {value['mft_minus_ft']:+.3f} (combined seed std "
                          f"{value['combined_std']:.3f}): {verdict}.")
     return " ".join(parts) + " Rule: |difference of seed means| > 2 × combined std."
+
+
+# -- how far to trust one prediction (reports/reliability.json, `python -m mbti_core reliability`) --------------
+RELIABILITY_REPORT = "reliability.json"
+CLOSE_CALL_LABEL = "애매함 · close call"
+
+
+def load_reliability(mode: str, path: str | Path | None = None) -> dict | None:
+    """The measured reliability of ``mode``'s checkpoint on held-out comments, or None when the report is missing,
+    unreadable or was made for another checkpoint folder than the one served now."""
+    data = _read_json(Path(path) if path else reports_dir() / RELIABILITY_REPORT, [])
+    entry = (data.get("checkpoints") or {}).get(mode)
+    if not isinstance(entry, dict) or not isinstance(entry.get("axes"), dict):
+        return None
+    served, measured = Path(model_source(mode)).expanduser(), Path(str(entry.get("source", ""))).expanduser()
+    if served.resolve() != (settings.PROJECT_ROOT / measured).resolve() and served.resolve() != measured.resolve():
+        return None  # the figures describe another model
+    return {**entry, "split_n": data.get("n"), "writers": data.get("writers")}
+
+
+def close_call_axes(result: dict, thresholds, margin: float) -> list[str]:
+    """The axes whose P(first letter) is within ``margin`` of the decision threshold, as "E/I"-style names."""
+    return [f"{axis[0]}/{axis[1]}" for axis, threshold in zip(AXES, thresholds)
+            if abs(float(result["axes"][axis]) - float(threshold)) < margin]
+
+
+def close_call_note(result: dict, thresholds, reliability: dict | None) -> str | None:
+    """One line marking the close calls of a prediction, with how often such calls were right on held-out text."""
+    if not reliability:
+        return None
+    margin = next(iter(reliability["axes"].values()))["close_calls"]["margin"]
+    close = close_call_axes(result, thresholds, margin)
+    if not close:
+        return None
+    rates = [reliability["axes"][a.replace("/", "")]["close_calls"]["accuracy"] for a in close]
+    rates = [r for r in rates if r is not None]
+    measured = (f" 이런 애매한 판정은 미리 떼어 둔 글에서 {percent(min(rates), 0)}–{percent(max(rates), 0)}만 맞았어요. / "
+                f"On held-out comments such calls were right only {percent(min(rates), 0)}–{percent(max(rates), 0)} "
+                "of the time (a coin flip is 50%)." if rates else "")
+    return (f"{CLOSE_CALL_LABEL}: {', '.join(close)} — 결정선에서 {100 * margin:.0f}%p 안쪽이에요. / within "
+            f"{100 * margin:.0f} points of the decision line.{measured}")
+
+
+def reliability_lines(reliability: dict | None) -> list[str]:
+    """The Predict page's box: per-axis accuracy, exact type against chance, and what a shown percentage means,
+    all measured on held-out comments of writers the model never saw."""
+    if not reliability:
+        return []
+    axes = reliability["axes"]
+    accuracy = " · ".join(f"{axis[0]}/{axis[1]} {percent(values['accuracy'], 0)}" for axis, values in axes.items())
+    lines = [
+        f"미리 떼어 둔 {reliability.get('split_n') or reliability['n']:,}개 댓글(학습에 없던 작성자)에서 / On "
+        f"{reliability['n']:,} held-out comments by writers the model never saw:",
+        f"- 축별 정확도 · per-axis accuracy: {accuracy} (동전 던지기 50% · a coin flip is 50%)",
+        f"- 16유형 정확히 맞춤 · exact type: {percent(reliability['type_accuracy'], 1)} (무작위 · chance "
+        f"{percent(reliability['type_chance'], 2)}; 늘 가장 흔한 유형 {reliability['commonest_type']} · always the commonest "
+        f"type {percent(reliability['commonest_type_share'], 1)})",
+    ]
+    bands = [band for values in axes.values() for band in values["by_shown_probability"]]
+    for low, high in ((0.5, 0.6), (0.6, 0.7), (0.7, 1.0)):
+        inside = [b for b in bands if b["low"] >= low - 1e-9 and b["high"] <= high + 1e-9 and b["n"]]
+        n = sum(b["n"] for b in inside)
+        if n:
+            right = sum(b["accuracy"] * b["n"] for b in inside) / n
+            lines.append(f"- 글자 옆 확률이 {100 * low:.0f}–{100 * high:.0f}%일 때 실제로 맞은 비율 · when the shown letter's "
+                         f"probability is {100 * low:.0f}–{100 * high:.0f}%, it was right {percent(right, 0)} "
+                         f"({n:,} axis predictions)")
+    return lines
+
+
+def short_message_note(text: str, reliability: dict | None) -> str | None:
+    """For a message in the shortest measured length band: what held-out messages of that length scored."""
+    if not reliability or not reliability.get("by_length"):
+        return None
+    bands = reliability["by_length"]
+    first = bands[0]
+    if first.get("high") is None or len(text) > first["high"]:
+        return None
+    longer = [b for b in bands[1:]]
+    longer_acc = (sum(b["mean_axis_accuracy"] * b["n"] for b in longer) / sum(b["n"] for b in longer)) if longer else None
+    return (f"짧은 메시지예요 ({len(text)}자). 미리 떼어 둔 {first['chars']}자 댓글에서 축별 정확도는 평균 "
+            f"{percent(first['mean_axis_accuracy'], 0)}였어요" + (f" (더 긴 댓글 {percent(longer_acc, 0)})" if longer_acc else "")
+            + f". / A short message ({len(text)} characters): on held-out comments of {first['chars']} characters the "
+            f"axes were right {percent(first['mean_axis_accuracy'], 0)} of the time on average"
+            + (f" (longer comments: {percent(longer_acc, 0)})" if longer_acc else "") + ".")

@@ -23,6 +23,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                     "how much the MBTI type changes the type-conditioned fill-mask, on masked sentences (JSON)"),
     "type-effect-options": ("mbti_core.studies.type_effect_options",
                             "which type-MLM head and schedule keep the type effect, measured (reports/type_effect.json)"),
+    "reliability": ("mbti_core.studies.reliability",
+                    "how far to trust one prediction: accuracy by shown probability, close calls, length (JSON)"),
     "bench": ("mbti_core.commands.bench", "CPU latency (p50/p95), load time and peak memory of a checkpoint"),
     "ensemble": ("mbti_core.ensemble", "blend a checkpoint's axis log-odds with TF-IDF + LR (weights chosen on validation)"),
     "embeddings": ("mbti_core.studies.embeddings", "3-D PCA/t-SNE maps of test-sentence embeddings per encoder (JSON for the app)"),

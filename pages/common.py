@@ -10,8 +10,8 @@ import streamlit as st
 from mbti_core import model_cache
 from mbti_core.app_figures import axis_bars, axis_bars_html, type_distribution
 from mbti_core.app_support import (
-    EXPLAIN_NOTE, MODE_LABELS, MODES, explain_text, missing_model_message,
-    model_source, percent,
+    EXPLAIN_NOTE, MODE_LABELS, MODES, close_call_note, explain_text, load_reliability, missing_model_message,
+    model_source, percent, reliability_lines,
 )
 
 if TYPE_CHECKING:  # imported for real in the loading thread: nothing heavy may delay the first page
@@ -67,11 +67,19 @@ def show_prediction(result: dict, mode: str, key: str, thresholds, seconds: floa
     # HTML bars first (instant); the Plotly charts (hover, PNG download) on request: each costs the browser
     # ~90 ms per prediction on 2 CPU cores, and the first one ~1.4 s (plotly.js).
     st.markdown(axis_bars_html(result, thresholds, key=f"{key}-axes"), unsafe_allow_html=True)
+    reliability = load_reliability(mode)
+    close = close_call_note(result, thresholds, reliability)
+    if close:
+        st.info(close, icon=":material/balance:")
     if any(abs(float(t) - 0.5) > 1e-9 for t in thresholds):
         st.caption("검은 눈금 = 검증셋에서 고른 결정 임계값 (유형은 이 기준으로 정해요). / Black ticks = decision "
                    "thresholds chosen on validation; the type follows them.")
     closest = sorted(result["types"].items(), key=lambda item: -item[1])[:3]
     st.caption("가까운 유형 · Closest types: " + " · ".join(f"{mbti} {percent(p)}" for mbti, p in closest))
+    with st.expander("이 예측은 얼마나 믿을 만한가요? · How reliable is this?", key=f"{key}-reliability"):
+        lines = reliability_lines(reliability)
+        st.markdown("\n".join(lines) if lines else "이 모델의 신뢰도 측정값(reports/reliability.json)이 없어요. / No measured "
+                    "reliability for this model yet (`python -m mbti_core reliability`).")
     if st.toggle("차트 · Charts (16유형, PNG)", key=f"{key}-show-types"):
         st.plotly_chart(axis_bars(result, thresholds), key=f"{key}-axes", config={"displaylogo": False})
         st.plotly_chart(type_distribution(result, title="16유형 확률 · 16-type probabilities"), key=f"{key}-types",

@@ -4,7 +4,7 @@ import streamlit as st
 
 from mbti_core.app_figures import explanation_html, message_breakdown
 from mbti_core.app_support import (
-    EXAMPLE_MESSAGES, check_chat_log, check_message, parse_chat_log, percent,
+    EXAMPLE_MESSAGES, check_chat_log, check_message, load_reliability, parse_chat_log, percent, short_message_note,
 )
 from pages.common import explain, get_predictor, show_notices, show_prediction, timed
 
@@ -76,7 +76,8 @@ def message_mode() -> None:
             if not checked.ok:
                 st.warning(checked.error)
             else:
-                show_notices(checked.notices)
+                short = short_message_note(checked.text, load_reliability(modes[0]))
+                show_notices(checked.notices + ([short] if short else []))
 
                 def one(predictor, mode):
                     results, seconds = timed(predictor.predict, [checked.text])

@@ -405,3 +405,45 @@ def test_model_cache_loads_once_for_concurrent_callers_and_forgets_failures(dirs
     assert not model_cache.loaded(str(missing))
     shutil.copytree(source, missing)  # fixed while the server runs: the next call loads it
     assert model_cache.predictor(str(missing)).predict([MESSAGE])[0]["type"] == loaded[0].predict([MESSAGE])[0]["type"]
+
+
+def test_reliability_box_close_calls_and_short_message_note_come_from_the_report(dirs, predictors, tmp_path,
+                                                                               monkeypatch):
+    """With reports/reliability.json made for the served checkpoint, a prediction shows the measured box; an axis
+    near its threshold is marked as a close call; a short message says what such messages scored."""
+    import numpy as np
+
+    from mbti_core.studies.reliability import measure
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, size=(400, 4))
+    probs = np.clip(y * 0.2 + rng.uniform(0.3, 0.6, size=(400, 4)), 0, 1)
+    lengths = rng.integers(1, 120, size=400)
+    types = ["ESTJ" if i % 3 else "INFP" for i in range(400)]
+    report = {"n": 400, "writers": 40, "checkpoints": {
+        mode: {"source": str(dirs[mode]), **measure(y, probs, predictors[mode].thresholds, lengths, types)}
+        for mode in ("mft", "ft")}}
+    reports = tmp_path / "reports"
+    shutil.copytree(dirs["reports"], reports)
+    (reports / "reliability.json").write_text(json.dumps(report), encoding="utf-8")
+    monkeypatch.setenv("MBTI_REPORTS_DIR", str(reports))
+
+    at = new_app()
+    at.chat_input[0].set_value("ㅇㅋ 고마워").run()  # 6 characters: the shortest length band
+    assert not at.exception
+    assert any("짧은 메시지예요 (6자)" in text and "A short message" in text for text in texts(at.info))
+    (box,) = [e for e in at.expander if e.label.startswith("이 예측은 얼마나")]
+    box_text = " ".join(m.value for m in box.markdown)
+    accuracy = report["checkpoints"]["mft"]["axes"]["EI"]["accuracy"]
+    assert f"E/I {100 * accuracy:.0f}%" in box_text and "held-out comments" in box_text
+    result = predictors["mft"].predict(["ㅇㅋ 고마워"])[0]
+    close = [f"{a[0]}/{a[1]}" for a, t in zip(AXES, predictors["mft"].thresholds) if abs(result["axes"][a] - t) < 0.05]
+    notes = [text for text in texts(at.info) if text.startswith("애매함 · close call")]
+    assert bool(notes) == bool(close) and (not close or ", ".join(close) in notes[0])
+
+    report["checkpoints"]["mft"]["source"] = str(tmp_path / "another-model")  # figures of another checkpoint
+    (reports / "reliability.json").write_text(json.dumps(report), encoding="utf-8")
+    at = new_app()
+    at.chat_input[0].set_value(MESSAGE).run()
+    (box,) = [e for e in at.expander if e.label.startswith("이 예측은 얼마나")]
+    assert "No measured reliability" in " ".join(m.value for m in box.markdown)

@@ -173,3 +173,30 @@ def test_training_note_says_what_the_compared_models_were_trained_on():
     assert note.startswith("MFT: phase 1 on the study's data, phase 2 on the study's data")
     assert "Seeds 2 + 1" in note and "cpu (1 threads, fp32), cpu (2 threads, fp32)" in note
     assert s.training_note(s.Results(report={"mft": {}})) is None
+
+
+def test_reliability_helpers_read_the_measured_figures(tmp_path, monkeypatch):
+    import numpy as np
+
+    from mbti_core.studies.reliability import measure
+
+    y = np.array([[1, 0, 1, 0]] * 6 + [[0, 1, 0, 1]] * 4)
+    probs = np.where(y == 1, 0.66, 0.34).astype(float)
+    probs[0] = [0.52, 0.49, 0.9, 0.1]  # E/I and S/N near the line
+    entry = measure(y, probs, [0.5] * 4, [5] * 5 + [50] * 5, ["ESTJ"] * 10)
+    monkeypatch.setenv("MBTI_CHECKPOINT_DIR", str(tmp_path))
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "reliability.json").write_text(json.dumps(
+        {"n": 10, "checkpoints": {"mft": {"source": str(tmp_path / "mft"), **entry}}}))
+    reliability = s.load_reliability("mft", tmp_path / "reports" / "reliability.json")
+    assert reliability["type_accuracy"] == 1.0 and s.load_reliability("ft", tmp_path / "reports" / "reliability.json") is None
+    result = {"axes": {"EI": 0.52, "SN": 0.49, "TF": 0.9, "JP": 0.1}}
+    note = s.close_call_note(result, [0.5] * 4, reliability)
+    assert note.startswith("애매함 · close call: E/I, S/N") and "right only 100%–100%" in note
+    assert s.close_call_note({"axes": {"EI": 0.9, "SN": 0.1, "TF": 0.9, "JP": 0.1}}, [0.5] * 4, reliability) is None
+    lines = s.reliability_lines(reliability)
+    assert "E/I 100%" in lines[1] and "exact type: 100.0%" in lines[2] and "chance 6.25%" in lines[2]
+    assert any("when the shown letter's probability is 60–70%, it was right 100% (36 axis predictions)" in l for l in lines)
+    assert "A short message (4 characters)" in s.short_message_note("ㅇㅋㅇㅋ", reliability)
+    assert s.short_message_note("이건 충분히 긴 메시지라서 안내가 없어요", reliability) is None
+    assert s.reliability_lines(None) == [] and s.close_call_note(result, [0.5] * 4, None) is None

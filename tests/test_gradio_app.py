@@ -112,6 +112,27 @@ def test_predict_view_shows_the_predictor_values(app_module, predictors):
     assert html.count("class='mbti-explain'") == 4
 
 
+def test_predict_view_says_how_reliable_and_marks_close_calls(app_module, predictors, dirs, tmp_path, monkeypatch):
+    import json
+
+    import numpy as np
+
+    from mbti_core.studies.reliability import measure
+
+    expected = predictors["mft"].predict(["ㅇㅋ"])[0]
+    thresholds = predictors["mft"].thresholds
+    y = np.array([[1, 0, 1, 0], [0, 1, 0, 1]] * 50)
+    probs = np.where(y == 1, 0.7, 0.3)
+    entry = measure(y, probs, thresholds, [5] * 50 + [60] * 50, ["ESTJ"] * 100)
+    monkeypatch.setenv("MBTI_REPORTS_DIR", str(tmp_path))
+    (tmp_path / "reliability.json").write_text(json.dumps({"n": 100, "checkpoints": {
+        "mft": {"source": str(dirs["mft"]), **entry}}}), encoding="utf-8")
+    headline = app_module.predict_view("ㅇㅋ", "mft")[0]
+    assert "How reliable is this?" in headline and "A short message (2 characters)" in headline
+    close = [f"{a[0]}/{a[1]}" for a, t in zip(AXES, thresholds) if abs(expected["axes"][a] - t) < 0.05]
+    assert ("close call: " + ", ".join(close) in headline) if close else "close call" not in headline
+
+
 def test_fill_view_and_errors(app_module, predictors):
     import gradio as gr
 

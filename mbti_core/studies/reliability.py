@@ -1,0 +1,144 @@
+"""``python -m mbti_core reliability``: how far to trust one prediction, measured on held-out comments.
+
+For each checkpoint (default: the shipped MFT and FT), every comment of the writer-disjoint test split (type
+mentions masked, writers never seen in training) is scored at the checkpoint's own thresholds, and the report
+(``reports/reliability.json``) holds what the Predict page says beside a prediction:
+
+- per axis: accuracy and macro-F1, the share of each letter, and **how often the shown letter is right at each
+  displayed probability** ("when the page says 60% it is right x% of the time": bands of the shown letter's
+  probability), with the reliability bins (10 bins of P(first letter)) and the expected calibration error;
+- **close calls**: predictions within ``CLOSE_MARGIN`` of the decision threshold, their share and accuracy;
+- by message length (characters): accuracy per axis and of the exact type, so a short message can say what to
+  expect;
+- the exact 16-type accuracy beside chance (1/16) and beside always answering the commonest type.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from mbti_core import evaluation, settings
+from mbti_core.types import AXES, TYPES, type_labels
+
+CLOSE_MARGIN = 0.05      # |P(first letter) - threshold| below this is a close call (measured: near chance)
+CONFIDENCE_BANDS = (0.5, 0.55, 0.6, 0.7, 1.0001)  # the shown letter's probability
+LENGTH_BANDS = ((1, 10), (11, 30), (31, 80), (81, None))  # characters of the message
+RELIABILITY_BINS = 10
+
+
+def _band_label(low: float, high: float) -> str:
+    return f"{100 * low:.0f}–{min(100, 100 * high):.0f}%"
+
+
+def axis_reliability(y_true: np.ndarray, p_first: np.ndarray, threshold: float) -> dict:
+    """One axis: accuracy, accuracy by the shown letter's probability, reliability bins, ECE, close calls."""
+    from sklearn.metrics import f1_score
+
+    first = p_first >= threshold
+    correct = first == (y_true == 1)
+    shown = np.where(first, p_first, 1.0 - p_first)  # the probability printed beside the chosen letter
+    bands = []
+    edges = (0.0, *CONFIDENCE_BANDS) if (shown < 0.5).any() else CONFIDENCE_BANDS
+    for low, high in zip(edges[:-1], edges[1:]):
+        inside = (shown >= low) & (shown < high)
+        if inside.any():
+            bands.append({"band": _band_label(low, high), "low": low, "high": min(high, 1.0), "n": int(inside.sum()),
+                          "share": float(inside.mean()), "accuracy": float(correct[inside].mean())})
+    bins = []
+    index = np.clip((p_first * RELIABILITY_BINS).astype(int), 0, RELIABILITY_BINS - 1)
+    for b in range(RELIABILITY_BINS):
+        inside = index == b
+        if inside.any():
+            bins.append({"bin": b, "n": int(inside.sum()), "mean_p": float(p_first[inside].mean()),
+                         "observed": float((y_true[inside] == 1).mean())})
+    ece = sum(abs(b["mean_p"] - b["observed"]) * b["n"] for b in bins) / len(y_true)
+    close = np.abs(p_first - threshold) < CLOSE_MARGIN
+    return {
+        "threshold": float(threshold), "n": int(len(y_true)), "accuracy": float(correct.mean()),
+        "macro_f1": float(f1_score(y_true, first.astype(int), average="macro", labels=[0, 1], zero_division=0)),
+        "first_letter_share_true": float((y_true == 1).mean()), "first_letter_share_predicted": float(first.mean()),
+        "by_shown_probability": bands, "reliability_bins": bins, "ece": float(ece),
+        "close_calls": {"margin": CLOSE_MARGIN, "share": float(close.mean()),
+                        "accuracy": float(correct[close].mean()) if close.any() else None,
+                        "accuracy_otherwise": float(correct[~close].mean()) if (~close).any() else None},
+    }
+
+
+def measure(y_true: np.ndarray, probs: np.ndarray, thresholds, lengths, types: list[str]) -> dict:
+    """The report of one checkpoint on one split (see the module docstring)."""
+    y_true, probs, lengths = np.asarray(y_true).astype(int), np.asarray(probs, dtype=np.float64), np.asarray(lengths)
+    thresholds = [float(t) for t in thresholds]
+    predicted = probs >= np.asarray(thresholds)
+    correct = predicted == (y_true == 1)
+    type_right = correct.all(axis=1)
+    commonest = max(set(types), key=types.count)
+    by_length = []
+    for low, high in LENGTH_BANDS:
+        inside = (lengths >= low) & ((lengths <= high) if high else True)
+        if inside.any():
+            by_length.append({"chars": f"{low}–{high}" if high else f"{low}+", "low": low, "high": high,
+                              "n": int(inside.sum()), "share": float(inside.mean()),
+                              "axis_accuracy": {axis: float(correct[inside, i].mean()) for i, axis in enumerate(AXES)},
+                              "mean_axis_accuracy": float(correct[inside].mean()),
+                              "type_accuracy": float(type_right[inside].mean())})
+    return {
+        "n": int(len(y_true)), "thresholds": thresholds,
+        "axes": {axis: axis_reliability(y_true[:, i], probs[:, i], thresholds[i]) for i, axis in enumerate(AXES)},
+        "type_accuracy": float(type_right.mean()), "type_chance": 1 / len(TYPES),
+        "commonest_type": commonest, "commonest_type_share": types.count(commonest) / len(types),
+        "by_length": by_length,
+    }
+
+
+def run(checkpoints: dict[str, str], data_dir=None, batch_size: int = 128) -> dict:
+    from mbti_core.onnx_predictor import load_predictor
+    from mbti_core.training.mft import MFTConfig, load_phase3_data
+
+    started = time.perf_counter()
+    data = load_phase3_data(MFTConfig(data_dir=data_dir).resolved())
+    test = data["test"]
+    texts, types = test["text"].tolist(), test["type"].tolist()
+    y_true = type_labels(types)
+    report = {"split": "test", "n": len(test), "writers": int(test["writer"].nunique()), "close_margin": CLOSE_MARGIN,
+              "checkpoints": {}}
+    for name, source in checkpoints.items():
+        predictor = load_predictor(source)
+        logits, _, prepared = predictor.axis_logits(texts, batch_size=batch_size)
+        report["checkpoints"][name] = {"source": str(source), **measure(
+            y_true, evaluation.sigmoid(logits), predictor.thresholds, [len(t) for t in texts], types)}
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    report["command"] = " ".join(shlex.quote(a) for a in ["python", "-m", "mbti_core", *sys.argv[1:]])
+    return report
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--checkpoint", nargs="+", default=None, metavar="NAME=DIR",
+                        help="checkpoints to measure (default: mft and ft of MBTI_CHECKPOINT_DIR)")
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--output", default=str(settings.reports_dir() / "reliability.json"))
+
+
+def main(args) -> int:
+    if args.checkpoint:
+        pairs = [item.split("=", 1) for item in args.checkpoint]
+        if any(len(pair) != 2 or not all(pair) for pair in pairs):
+            raise ValueError("--checkpoint takes NAME=DIR pairs, e.g. mft=checkpoints/mft")
+        checkpoints = dict(pairs)
+    else:
+        checkpoints = {mode: settings.model_checkpoint(mode) for mode in ("mft", "ft")}
+    report = run(checkpoints, args.data_dir, args.batch_size)
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(json.dumps({name: {"type_accuracy": round(r["type_accuracy"], 4),
+                             "axis_accuracy": {a: round(v["accuracy"], 4) for a, v in r["axes"].items()},
+                             "ece": {a: round(v["ece"], 4) for a, v in r["axes"].items()}}
+                      for name, r in report["checkpoints"].items()}, ensure_ascii=False))
+    return 0

@@ -1,0 +1,43 @@
+"""The reliability report (mbti_core.studies.reliability): its figures are exactly what the rows say."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mbti_core.studies.reliability import CLOSE_MARGIN, axis_reliability, measure
+
+
+def test_axis_reliability_counts_bands_bins_and_close_calls():
+    y = np.array([1, 1, 0, 0, 1, 0, 1, 0])
+    p = np.array([0.90, 0.62, 0.58, 0.20, 0.52, 0.49, 0.30, 0.05])
+    result = axis_reliability(y, p, threshold=0.5)
+    shown_right = [True, True, False, True, True, True, False, True]
+    assert result["accuracy"] == pytest.approx(np.mean(shown_right))
+    bands = {b["band"]: b for b in result["by_shown_probability"]}
+    # shown probabilities: .90 .62 .58 .80 .52 .51 .70 .95
+    assert bands["50–55%"]["n"] == 2 and bands["50–55%"]["accuracy"] == 1.0
+    assert bands["55–60%"]["n"] == 1 and bands["55–60%"]["accuracy"] == 0.0
+    assert bands["60–70%"]["n"] == 1 and bands["70–100%"]["n"] == 4 and bands["70–100%"]["accuracy"] == 0.75
+    close = result["close_calls"]
+    assert close["margin"] == CLOSE_MARGIN and close["share"] == pytest.approx(2 / 8) and close["accuracy"] == 1.0
+    assert sum(b["n"] for b in result["reliability_bins"]) == 8
+    expected_ece = sum(abs(p[m].mean() - y[m].mean()) * m.sum() for m in
+                       [np.clip((p * 10).astype(int), 0, 9) == b for b in range(10)] if m.any()) / 8
+    assert result["ece"] == pytest.approx(expected_ece)
+
+
+def test_a_tuned_threshold_can_show_a_letter_below_half_and_the_bands_say_so():
+    result = axis_reliability(np.array([1, 0, 1]), np.array([0.46, 0.40, 0.80]), threshold=0.45)
+    bands = {b["band"]: b for b in result["by_shown_probability"]}
+    assert bands["0–50%"]["n"] == 1 and bands["0–50%"]["accuracy"] == 1.0  # E shown at 46%
+
+
+def test_measure_by_length_and_type_chance():
+    y = np.array([[1, 1, 1, 1], [0, 0, 0, 0], [1, 0, 1, 0]])
+    probs = np.array([[0.9, 0.9, 0.9, 0.9], [0.1, 0.1, 0.6, 0.1], [0.9, 0.1, 0.9, 0.9]])
+    report = measure(y, probs, [0.5] * 4, [5, 40, 200], ["ESTJ", "INFP", "ESTJ"])
+    assert report["type_accuracy"] == pytest.approx(1 / 3) and report["type_chance"] == 1 / 16
+    assert report["commonest_type"] == "ESTJ" and report["commonest_type_share"] == pytest.approx(2 / 3)
+    lengths = {band["chars"]: band for band in report["by_length"]}
+    assert set(lengths) == {"1–10", "31–80", "81+"} and lengths["1–10"]["type_accuracy"] == 1.0
+    assert lengths["31–80"]["mean_axis_accuracy"] == 0.75 and lengths["81+"]["axis_accuracy"]["JP"] == 0.0
