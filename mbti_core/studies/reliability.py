@@ -26,7 +26,7 @@ import numpy as np
 from mbti_core import evaluation, settings
 from mbti_core.types import AXES, TYPES, type_labels
 
-CLOSE_MARGIN = 0.05      # |P(first letter) - threshold| below this is a close call (the report says how often such calls are right)
+CLOSE_MARGIN = 0.05  # |P(first letter) - threshold| below this is a close call; the report says how often they are right
 CONFIDENCE_BANDS = (0.5, 0.55, 0.6, 0.7, 1.0001)  # the shown letter's probability
 LENGTH_BANDS = ((1, 10), (11, 30), (31, 80), (81, None))  # characters of the message
 RELIABILITY_BINS = 10
