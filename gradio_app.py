@@ -35,9 +35,10 @@ import gradio as gr  # noqa: E402
 from mbti_core import model_cache  # noqa: E402
 from mbti_core.app_figures import axis_bars, explanation_html  # noqa: E402
 from mbti_core.app_support import (  # noqa: E402
-    DEFAULT_FILL_TYPES, EXAMPLE_MESSAGES, FILL_MASK_EXAMPLE, FILL_MASK_EXAMPLES, LETTER_NAMES, MODE_LABELS, MODES,
+    DEFAULT_FILL_TYPES, EXAMPLES, FILL_MASK_EXAMPLE, FILL_MASK_EXAMPLES, LETTER_NAMES, MODE_LABELS, MODES,
     TYPE_EFFECT_MISSING, TYPE_SOURCE_NOTE, WORD_QUERY_EXAMPLE, EXPLAIN_NOTE, axis_rows, check_masked, check_message,
-    check_word_query, checkpoint_label, close_call_note, explain_text, load_reliability, reliability_lines,
+    check_word_query, checkpoint_label, close_call_note, example_agreement, example_agreement_line, explain_text,
+    load_reliability, reliability_lines,
     short_message_note,
     fill_table_markdown, filled_sentence, load_type_effect, missing_model_message, model_source, percent,
     type_effect_caption, type_grid_markdown, type_share_markdown, unique_tokens, word_query_error,
@@ -153,7 +154,8 @@ def predict_view(text: str, model: str):
                    if result["truncated"] else "")
                 + "".join(f"\n\n> {note}" for note in notes)
                 + ("\n\n**이 예측은 얼마나 믿을 만한가요? · How reliable is this?**\n\n" + "\n".join(reliability_lines(reliability))
-                   if reliability else ""))
+                   if reliability else "")
+                + f"\n\n*{example_agreement_line(example_agreement(predictor))}*")
     axis_labels = [{LETTER_NAMES[r["first"]]: r["p_first"], LETTER_NAMES[r["second"]]: r["p_second"]}
                    for r in axis_rows(result)]
     return (headline, *axis_labels, axis_bars(result, predictor.thresholds), result["types"])
@@ -206,7 +208,9 @@ with gr.Blocks(title="MBTI-ko · 한국어 MBTI 문체 분석") as demo:
             with gr.Column(scale=1):
                 model_choice = gr.Radio(MODEL_CHOICES, value="mft", label="모델 · Model")
                 predict_button = gr.Button("예측 · Predict", variant="primary")
-        gr.Examples([[example] for example in EXAMPLE_MESSAGES], inputs=[message], label="예시 · Examples")
+        gr.Examples([[example.text] for example in EXAMPLES], inputs=[message], label="예시 · Examples")
+        gr.Markdown("예시는 우리가 한 축의 성향을 드러내려고 쓴 문장이에요 · The examples were written by us, each to show one "
+                    "letter: " + " · ".join(f"{example.letter} ({example.persona})" for example in EXAMPLES))
         headline = gr.Markdown()
         with gr.Row():
             axis_outputs = [gr.Label(label=title, show_label=True) for title in ("E ↔ I", "S ↔ N", "T ↔ F", "J ↔ P")]

@@ -34,13 +34,48 @@ LETTER_NAMES = {
     "E": "외향 Extraversion", "I": "내향 Introversion", "S": "감각 Sensing", "N": "직관 iNtuition",
     "T": "사고 Thinking", "F": "감정 Feeling", "J": "판단 Judging", "P": "인식 Perceiving",
 }
-EXAMPLE_MESSAGES = (
-    "내일 모임 시간 딱 지켜야 해. 늦으면 곤란하니까.",
-    "갑자기 바다 보고 싶어졌어 ㅋㅋ 지금 출발할 사람?",
-    "그 얘기 듣고 너무 속상했겠다 ㅠㅠ 괜찮아?",
-    "일단 원인부터 정리해 보자. 근거 없는 추측은 빼고.",
-    "주말엔 집에서 혼자 책 읽으면서 쉬는 게 제일 좋아요",
+@dataclass(frozen=True)
+class Example:
+    """An example message and what it was written to show: one letter of one axis, in a persona we chose (the
+    project team wrote them; they are not anyone's real messages)."""
+
+    text: str
+    axis: str
+    letter: str
+    persona: str
+
+
+EXAMPLES = (
+    Example("내일 모임 시간 딱 지켜야 해. 늦으면 곤란하니까.", "JP", "J", "계획형 · a planner"),
+    Example("갑자기 바다 보고 싶어졌어 ㅋㅋ 지금 출발할 사람?", "JP", "P", "즉흥형 · spontaneous"),
+    Example("그 얘기 듣고 너무 속상했겠다 ㅠㅠ 괜찮아?", "TF", "F", "공감형 · empathetic"),
+    Example("일단 원인부터 정리해 보자. 근거 없는 추측은 빼고.", "TF", "T", "분석형 · analytical"),
+    Example("주말엔 집에서 혼자 책 읽으면서 쉬는 게 제일 좋아요", "EI", "I", "혼자 충전 · recharges alone"),
 )
+EXAMPLE_MESSAGES = tuple(example.text for example in EXAMPLES)
+
+
+def example_agreement(predictor) -> list[dict]:
+    """For every example: the letter it was written for, the letter the model shows on that axis (at its
+    thresholds), and whether they agree. All examples, never a chosen few."""
+    results = predictor.predict(list(EXAMPLE_MESSAGES))
+    rows = []
+    for example, result in zip(EXAMPLES, results):
+        index = AXES.index(example.axis)
+        shown = example.axis[0] if result["axes"][example.axis] >= predictor.thresholds[index] else example.axis[1]
+        rows.append({"text": example.text, "written_as": example.letter, "persona": example.persona,
+                     "model": shown, "agrees": shown == example.letter})
+    return rows
+
+
+def example_agreement_line(rows: list[dict]) -> str:
+    """"The model agrees with 3 of the 5 examples: ✓ J · ✗ P ..." in Korean and English."""
+    hits = sum(row["agrees"] for row in rows)
+    marks = " · ".join(f"{'✓' if row['agrees'] else '✗'} {row['written_as']}→{row['model']}" for row in rows)
+    return (f"예시 {len(rows)}개는 우리가 한 축의 성향을 드러내려고 쓴 문장이에요. 이 모델은 그중 {hits}개에서 같은 글자를 골랐어요"
+            f" ({marks}). 예시가 몇 개뿐이라 측정이 아니라 보여 주기예요. / The {len(rows)} examples were written by us to show "
+            f"one letter each; this model picks that letter for {hits} of {len(rows)} ({marks}, written as → shown). "
+            "Five examples are a demonstration, not a measurement: the figures above are.")
 # Examples whose top fills are grammatical for every type (checked on the shipped model: reports/type_effect.json
 # -> columns). The study's sentence comes last: persona data masks content words, so its "미리미리 [MASK]야"
 # (where only a verb stem fits) gets content words and reads oddly.

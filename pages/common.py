@@ -10,7 +10,8 @@ import streamlit as st
 from mbti_core import model_cache
 from mbti_core.app_figures import axis_bars, axis_bars_html, type_distribution
 from mbti_core.app_support import (
-    EXPLAIN_NOTE, MODE_LABELS, MODES, close_call_note, explain_text, load_reliability, missing_model_message,
+    EXPLAIN_NOTE, MODE_LABELS, MODES, close_call_note, example_agreement, example_agreement_line, explain_text,
+    load_reliability, missing_model_message,
     model_source, percent, reliability_lines,
 )
 
@@ -54,7 +55,8 @@ def show_notices(notices: list[str]) -> None:
         st.info(notice, icon="ℹ️")
 
 
-def show_prediction(result: dict, mode: str, key: str, thresholds, seconds: float | None = None) -> None:
+def show_prediction(result: dict, mode: str, key: str, thresholds, seconds: float | None = None,
+                    predictor=None) -> None:
     """The predicted type large, the four axis bars with percentages, the closest types; the Plotly charts (axis
     bars and the 16-type distribution) on request."""
     st.markdown(f"**{MODE_LABELS[mode]}**")
@@ -80,6 +82,8 @@ def show_prediction(result: dict, mode: str, key: str, thresholds, seconds: floa
         lines = reliability_lines(reliability)
         st.markdown("\n".join(lines) if lines else "이 모델의 신뢰도 측정값(reports/reliability.json)이 없어요. / No measured "
                     "reliability for this model yet (`python -m mbti_core reliability`).")
+        if predictor is not None:
+            st.caption(example_agreement_line(example_agreement(predictor)))
     if st.toggle("차트 · Charts (16유형, PNG)", key=f"{key}-show-types"):
         st.plotly_chart(axis_bars(result, thresholds), key=f"{key}-axes", config={"displaylogo": False})
         st.plotly_chart(type_distribution(result, title="16유형 확률 · 16-type probabilities"), key=f"{key}-types",

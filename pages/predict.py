@@ -4,7 +4,7 @@ import streamlit as st
 
 from mbti_core.app_figures import explanation_html, message_breakdown
 from mbti_core.app_support import (
-    EXAMPLE_MESSAGES, check_chat_log, check_message, load_reliability, parse_chat_log, percent, short_message_note,
+    EXAMPLES, check_chat_log, check_message, load_reliability, parse_chat_log, percent, short_message_note,
 )
 from pages.common import explain, get_predictor, show_notices, show_prediction, timed
 
@@ -57,10 +57,12 @@ def message_mode() -> None:
     """One message: a fragment, so that a new message reruns only this part of the page (less to send and
     redraw per prediction; the model and input switches above keep their state)."""
     st.markdown("**예시 메시지 · Examples** (눌러서 넣기 / click to use)")
-    example_columns = st.columns(len(EXAMPLE_MESSAGES))
-    for index, (column, example) in enumerate(zip(example_columns, EXAMPLE_MESSAGES)):
-        column.button(example if len(example) <= 22 else example[:21] + "…", key=f"example_{index}",
-                      on_click=_set_message, args=(example,), help=example, width="stretch")
+    example_columns = st.columns(len(EXAMPLES))
+    for index, (column, example) in enumerate(zip(example_columns, EXAMPLES)):
+        text = example.text
+        column.button(text if len(text) <= 22 else text[:21] + "…", key=f"example_{index}", on_click=_set_message,
+                      args=(text,), width="stretch",
+                      help=f"{text}\n\n쓴 의도 · written as: {example.letter} ({example.persona})")
     with st.bottom:  # pinned under the page, as in a chat app (a bare chat_input in a fragment would sit inline)
         submitted = st.chat_input("메시지를 입력하세요 · Type a chat message", key="chat")
     if submitted is not None:
@@ -81,7 +83,8 @@ def message_mode() -> None:
 
                 def one(predictor, mode):
                     results, seconds = timed(predictor.predict, [checked.text])
-                    show_prediction(results[0], mode, key=f"msg-{mode}", thresholds=predictor.thresholds, seconds=seconds)
+                    show_prediction(results[0], mode, key=f"msg-{mode}", thresholds=predictor.thresholds, seconds=seconds,
+                                    predictor=predictor)
                     # Lazy: the attributions are computed only while the expander is open.
                     with st.expander("왜 이 유형? / Why this type?", key=f"why-{mode}", on_change="rerun") as why:
                         if why.open:
@@ -121,7 +124,8 @@ else:
 
             def person(predictor, mode):
                 result, seconds = timed(predictor.predict_person, texts)
-                show_prediction(result, mode, key=f"log-{mode}", thresholds=predictor.thresholds, seconds=seconds)
+                show_prediction(result, mode, key=f"log-{mode}", thresholds=predictor.thresholds, seconds=seconds,
+                                predictor=predictor)
                 st.markdown("**메시지별 · Per message**")
                 st.plotly_chart(message_breakdown(result["messages"]), key=f"log-{mode}-breakdown",
                                 config={"displaylogo": False})

@@ -200,3 +200,4 @@ def test_reliability_helpers_read_the_measured_figures(tmp_path, monkeypatch):
     assert "A short message (4 characters)" in s.short_message_note("ㅇㅋㅇㅋ", reliability)
     assert s.short_message_note("이건 충분히 긴 메시지라서 안내가 없어요", reliability) is None
     assert s.reliability_lines(None) == [] and s.close_call_note(result, [0.5] * 4, None) is None
+

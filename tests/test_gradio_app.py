@@ -131,6 +131,16 @@ def test_predict_view_says_how_reliable_and_marks_close_calls(app_module, predic
     assert "How reliable is this?" in headline and "A short message (2 characters)" in headline
     close = [f"{a[0]}/{a[1]}" for a, t in zip(AXES, thresholds) if abs(expected["axes"][a] - t) < 0.05]
     assert ("close call: " + ", ".join(close) in headline) if close else "close call" not in headline
+    # Every example, with the letter it was written for and the one the model shows on that axis.
+    from mbti_core.app_support import EXAMPLES
+
+    shown = []
+    for example, result in zip(EXAMPLES, predictors["mft"].predict([e.text for e in EXAMPLES])):
+        index = AXES.index(example.axis)
+        shown.append(example.axis[0] if result["axes"][example.axis] >= thresholds[index] else example.axis[1])
+    hits = sum(letter == example.letter for letter, example in zip(shown, EXAMPLES))
+    assert f"picks that letter for {hits} of {len(EXAMPLES)}" in headline
+    assert " · ".join(f"{'✓' if s == e.letter else '✗'} {e.letter}→{s}" for s, e in zip(shown, EXAMPLES)) in headline
 
 
 def test_fill_view_and_errors(app_module, predictors):
