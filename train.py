@@ -18,6 +18,8 @@ COMMANDS = {
     "ft": ("mbti_core.training.ft", "plain fine-tuning: phase 3 alone from the same base"),
     "type-head": ("mbti_core.training.type_head",
                   "re-fit a checkpoint's type-conditioned head on its frozen encoder (the study's persona sentences)"),
+    "writer-thresholds": ("mbti_core.training.writer_thresholds",
+                          "fit a checkpoint's thresholds for pooled (per-writer) predictions on validation writers"),
     "nsmc-scaling": ("mbti_core.studies.nsmc_scaling", "NSMC data-size scaling study (10k..50k) beside the seed study's figures"),
 }
 

@@ -139,3 +139,10 @@ def classification_metrics(frame: pd.DataFrame, probs: np.ndarray, thresholds=0.
 def choose_thresholds(frame: pd.DataFrame, probs: np.ndarray) -> list[float]:
     """Per-axis thresholds maximising macro-F1 on a frame with a ``type`` column (validation, never test)."""
     return [float(t) for t in tune_thresholds(type_labels(frame["type"].tolist()), probs)]
+
+
+def choose_writer_thresholds(frame: pd.DataFrame, probs: np.ndarray) -> list[float]:
+    """Per-axis thresholds for pooled predictions: each writer's texts pooled by the mean of their log-odds (as
+    ``writer_level``), thresholds maximising writer-level macro-F1 (choose them on validation writers)."""
+    _, writer_truth, writer_probs = writer_level(frame["writer"].to_numpy(), type_labels(frame["type"].tolist()), probs)
+    return [float(t) for t in tune_thresholds(writer_truth, writer_probs)]

@@ -34,6 +34,9 @@ class HeadsConfig:
     max_length: int = 128
     # Decision thresholds per axis on P(first letter); tuned on validation when the run asks for it.
     thresholds: list[float] = field(default_factory=lambda: [0.5, 0.5, 0.5, 0.5])
+    # Thresholds for a pooled prediction (mean axis log-odds of several messages of one writer), tuned on validation
+    # *writers*: pooled log-odds are spread differently from one comment's. None: the comment thresholds.
+    writer_thresholds: list[float] | None = None
     has_classifier: bool = True
     has_type_mlm: bool = False
     axes: list[str] = field(default_factory=lambda: list(AXES))

@@ -44,6 +44,7 @@ class Predictor(BasePredictor):
         self.source = source
         self.max_length = int(model.heads_config.max_length)
         self.thresholds = list(model.heads_config.thresholds)
+        self.writer_thresholds = list(model.heads_config.writer_thresholds or model.heads_config.thresholds)
         self.vocab_size = int(model.word_embeddings.shape[0])
         self.load_seconds: float | None = None
 

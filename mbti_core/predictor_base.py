@@ -100,12 +100,14 @@ def _top(values: np.ndarray, k: int) -> np.ndarray:
 
 
 class BasePredictor:
-    """Subclasses set ``tokenizer``, ``max_length``, ``thresholds``, ``source``, ``vocab_size`` and
+    """Subclasses set ``tokenizer``, ``max_length``, ``thresholds`` (and ``writer_thresholds`` for pooled
+    predictions), ``source``, ``vocab_size`` and
     ``has_fill_mask``, and implement ``_axis_logits_batch`` and ``_mask_logits``."""
 
     tokenizer = None
     max_length: int = 128
     thresholds: list[float]
+    writer_thresholds: list[float]
     source: str = ""
     vocab_size: int = 0
     load_seconds: float | None = None
@@ -152,12 +154,12 @@ class BasePredictor:
                 truncated[i] = flag
         return logits, truncated, prepared
 
-    def _result(self, text: str, axis_logits: np.ndarray) -> dict:
+    def _result(self, text: str, axis_logits: np.ndarray, thresholds=None) -> dict:
         probs = sigmoid(axis_logits)
         distribution = type_probabilities(probs)
         return {
             "text": text,
-            "type": predicted_types(probs, self.thresholds)[0],
+            "type": predicted_types(probs, self.thresholds if thresholds is None else thresholds)[0],
             "axes": {axis: float(p) for axis, p in zip(AXES, probs)},
             "types": {mbti: float(p) for mbti, p in zip(TYPES, distribution)},
         }
@@ -183,9 +185,10 @@ class BasePredictor:
         if not messages:
             raise ValueError("no non-empty messages to analyse")
         logits, truncated, _ = self.axis_logits(messages, batch_size)
-        person = self._result("\n".join(messages), logits.mean(axis=0))
+        person = self._result("\n".join(messages), logits.mean(axis=0), self.writer_thresholds)
         person.update(
             n_messages=len(messages), skipped_messages=skipped, aggregation="mean of axis logits",
+            thresholds=list(self.writer_thresholds),
             messages=[{**self._result(m, row), "truncated": cut} for m, row, cut in zip(messages, logits, truncated)],
         )
         return person

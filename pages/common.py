@@ -56,7 +56,7 @@ def show_notices(notices: list[str]) -> None:
 
 
 def show_prediction(result: dict, mode: str, key: str, thresholds, seconds: float | None = None,
-                    predictor=None) -> None:
+                    predictor=None, pooled: bool = False) -> None:
     """The predicted type large, the four axis bars with percentages, the closest types; the Plotly charts (axis
     bars and the 16-type distribution) on request."""
     st.markdown(f"**{MODE_LABELS[mode]}**")
@@ -70,7 +70,7 @@ def show_prediction(result: dict, mode: str, key: str, thresholds, seconds: floa
     # ~90 ms per prediction on 2 CPU cores, and the first one ~1.4 s (plotly.js).
     st.markdown(axis_bars_html(result, thresholds, key=f"{key}-axes"), unsafe_allow_html=True)
     reliability = load_reliability(mode)
-    close = close_call_note(result, thresholds, reliability)
+    close = None if pooled else close_call_note(result, thresholds, reliability)  # measured per message, not pooled
     if close:
         st.info(close, icon=":material/balance:")
     if any(abs(float(t) - 0.5) > 1e-9 for t in thresholds):
@@ -79,6 +79,9 @@ def show_prediction(result: dict, mode: str, key: str, thresholds, seconds: floa
     closest = sorted(result["types"].items(), key=lambda item: -item[1])[:3]
     st.caption("가까운 유형 · Closest types: " + " · ".join(f"{mbti} {percent(p)}" for mbti, p in closest))
     with st.expander("이 예측은 얼마나 믿을 만한가요? · How reliable is this?", key=f"{key}-reliability"):
+        if pooled:
+            st.caption("아래 수치는 메시지 하나 기준이에요; 여러 메시지를 모으면 보통 더 나아져요 (README의 곡선). / The figures "
+                       "below are per single message; pooling several messages usually does better.")
         lines = reliability_lines(reliability)
         st.markdown("\n".join(lines) if lines else "이 모델의 신뢰도 측정값(reports/reliability.json)이 없어요. / No measured "
                     "reliability for this model yet (`python -m mbti_core reliability`).")

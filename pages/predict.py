@@ -124,8 +124,8 @@ else:
 
             def person(predictor, mode):
                 result, seconds = timed(predictor.predict_person, texts)
-                show_prediction(result, mode, key=f"log-{mode}", thresholds=predictor.thresholds, seconds=seconds,
-                                predictor=predictor)
+                show_prediction(result, mode, key=f"log-{mode}", thresholds=predictor.writer_thresholds, seconds=seconds,
+                                predictor=predictor, pooled=True)
                 st.markdown("**메시지별 · Per message**")
                 st.plotly_chart(message_breakdown(result["messages"]), key=f"log-{mode}-breakdown",
                                 config={"displaylogo": False})

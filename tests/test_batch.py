@@ -123,7 +123,7 @@ def test_kakaotalk_export_is_one_row_per_message_and_pools_per_speaker(predictor
     assert table.guess_speaker_column() == "speaker" and table.guess_text_column() == "text"
     result = score_table(predictor, table)
     assert result.table()["speaker"].tolist() == ["민지", "준호", "민지", "민지"]
-    pooled = result.by_speaker("speaker", predictor.thresholds)
+    pooled = result.by_speaker("speaker", predictor.writer_thresholds)
     assert pooled["speaker"].tolist() == ["민지", "준호"] and pooled["messages"].tolist() == [3, 1]
     person = predictor.predict_person([MESSAGES[0], MESSAGES[3], MESSAGES[2]])
     first = pooled.iloc[0]

@@ -17,7 +17,7 @@ from mbti_core.inference import FillMaskUnavailable, Predictor
 from mbti_core.modeling import MBTIModel
 from mbti_core.onnx_export import CHECK_MASKED, CHECK_TEXTS, EXPORT_INFO_NAME, TOLERANCE, compare_backends, export_onnx
 from mbti_core.onnx_predictor import OnnxExportUnusable, OnnxPredictor, load_predictor
-from mbti_core.types import TYPES
+from mbti_core.types import AXES, TYPES
 from tests.random_checkpoints import build_random_checkpoints
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -289,3 +289,21 @@ def test_shipped_sentiment_checkpoint_carries_a_working_export():
     diff = np.abs(SentimentPredictor.from_pretrained(folder).probabilities(reviews)[0]
                   - OnnxSentimentPredictor.from_pretrained(folder).probabilities(reviews)[0]).max()
     assert diff <= TOLERANCE
+
+
+def test_pooled_predictions_use_the_writer_thresholds_in_both_backends(exported, tmp_path):
+    """mbti_heads.json's writer_thresholds decide a pooled prediction (predict_person); one message keeps the
+    comment thresholds. Both backends read them; without them the comment thresholds apply."""
+    folder = copy_checkpoint(exported["ft"], tmp_path / "ft")
+    heads = json.loads((folder / "mbti_heads.json").read_text())
+    assert heads.get("writer_thresholds") is None
+    assert OnnxPredictor.from_pretrained(folder).writer_thresholds == heads["thresholds"]
+    heads["writer_thresholds"] = [0.999] * 4  # every pooled axis then takes its second letter
+    (folder / "mbti_heads.json").write_text(json.dumps(heads))
+    messages = [TEXTS[0], TEXTS[1]]
+    for predictor in (OnnxPredictor.from_pretrained(folder), Predictor.from_pretrained(folder)):
+        person = predictor.predict_person(messages)
+        assert person["type"] == "INFP" and person["thresholds"] == [0.999] * 4
+        single = predictor.predict([TEXTS[0]])[0]
+        expected = "".join(a[0] if single["axes"][a] >= t else a[1] for a, t in zip(AXES, heads["thresholds"]))
+        assert single["type"] == expected

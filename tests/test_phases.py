@@ -186,6 +186,15 @@ def test_tiny_mft_and_ft_end_to_end(encoder_dir, data_dir, tmp_path, monkeypatch
     # The thresholds shipped with the checkpoint are the ones chosen on validation.
     heads = json.loads((tmp_path / "mft" / "mbti_heads.json").read_text())
     assert heads["thresholds"] == mft_metrics["thresholds"]
+    shipped = next(s for s in mft_metrics["seeds"] if s["seed"] == mft_metrics["shipped_seed"])
+    assert heads["writer_thresholds"] == shipped["writer_thresholds"]  # tuned on validation writers
+    # train.py writer-thresholds recomputes them for a checkpoint in place, through the served predictor.
+    from mbti_core.training.writer_thresholds import fit_writer_thresholds
+
+    heads_ft = json.loads((tmp_path / "ft" / "mbti_heads.json").read_text())
+    refit = fit_writer_thresholds(tmp_path / "ft", data_dir)
+    assert refit["writer_thresholds"] == pytest.approx(heads_ft["writer_thresholds"], abs=0.0101)
+    assert json.loads((tmp_path / "ft" / "mbti_heads.json").read_text())["writer_thresholds"] == refit["writer_thresholds"]
 
     # --resume re-runs to the same result from the saved per-phase states (no retraining).
     assert ft_command.main(_args(common + ["--seeds", "0", "--output-dir", str(tmp_path / "ft2"),

@@ -288,6 +288,8 @@ def run_seed(config: MFTConfig, seed: int, data: dict, phase2: dict | None, desc
 
     probs = {split: split_probs(data[split]) for split in ("validation", "test")}
     thresholds = evaluation.choose_thresholds(data["validation"], probs["validation"]) if config.tune_thresholds else [0.5] * 4
+    writer_thresholds = (evaluation.choose_writer_thresholds(data["validation"], probs["validation"])
+                         if config.tune_thresholds else [0.5] * 4)
     result = {
         "seed": seed, "mode": config.mode, "train_seconds": round(train_seconds, 1),
         "device": (torch.cuda.get_device_name() if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads, fp32)")
@@ -295,6 +297,7 @@ def run_seed(config: MFTConfig, seed: int, data: dict, phase2: dict | None, desc
         "validation": evaluation.classification_metrics(data["validation"], probs["validation"]),
         "test": evaluation.classification_metrics(data["test"], probs["test"]),
         "thresholds": thresholds,
+        "writer_thresholds": writer_thresholds,
     }
     if config.tune_thresholds:
         result["validation_tuned"] = evaluation.classification_metrics(data["validation"], probs["validation"], thresholds)
@@ -304,6 +307,7 @@ def run_seed(config: MFTConfig, seed: int, data: dict, phase2: dict | None, desc
     if type_effect:
         result["type_effect"] = type_effect  # on the phase-2 validation sentences, after each stage
     model.heads_config.thresholds = thresholds
+    model.heads_config.writer_thresholds = writer_thresholds
     model.heads_config.max_length = config.max_length
     if state.is_main_process:
         model.cpu().save_pretrained(seed_dir / "model", tokenizer=tokenizer)
