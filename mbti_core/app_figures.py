@@ -248,3 +248,28 @@ def top_attributions(explanation: dict, axis: str, k: int = 3) -> dict[str, list
     toward_first = sorted((p for p in pairs if p[1] > 0), key=lambda p: -p[1])[:k]
     toward_second = sorted((p for p in pairs if p[1] < 0), key=lambda p: p[1])[:k]
     return {axis[0]: toward_first, axis[1]: toward_second}
+
+
+CURVE_LABELS = {"mft": "MFT (ours)", "ft": "FT (ours)", "tfidf_lr": "TF-IDF + LR"}
+
+
+def writer_curve_figure(curve: dict) -> go.Figure:
+    """Mean macro-F1 (left) and exact-type accuracy (right) of pooled predictions against the number of messages
+    per writer, one line per model (``writer_curve`` of reports/reliability.json); chance is 0.5 and 1/16."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("평균 macro-F1 · mean macro-F1", "16유형 정확도 · exact type"))
+    for name, model in curve["models"].items():
+        points = model["points"]
+        colour = MODE_COLOURS.get(name, "#7F7F7F")
+        for column, key in ((1, "mean_macro_f1"), (2, "type_accuracy")):
+            fig.add_trace(go.Scatter(
+                x=[p["messages"] for p in points], y=[p[key] for p in points], mode="lines+markers",
+                name=CURVE_LABELS.get(name, name), legendgroup=name, showlegend=column == 1,
+                line=dict(color=colour, dash="dash" if name == "tfidf_lr" else "solid"),
+                customdata=[p["writers"] for p in points],
+                hovertemplate="%{x} messages: %{y:.3f} (%{customdata} writers)<extra>" + CURVE_LABELS.get(name, name)
+                + "</extra>"), row=1, col=column)
+    for column, chance in ((1, 0.5), (2, 1 / 16)):
+        fig.add_hline(y=chance, line=dict(color="#999", dash="dot", width=1), row=1, col=column,
+                      annotation_text="우연 · chance", annotation_position="bottom right")
+    fig.update_xaxes(type="log", title="작성자당 메시지 수 · messages per writer", tickvals=curve["messages"])
+    return _layout(fig, 360, legend=dict(orientation="h", y=-0.3))

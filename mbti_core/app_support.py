@@ -816,3 +816,31 @@ def short_message_note(text: str, reliability: dict | None) -> str | None:
             + f". / A short message ({len(text)} characters): on held-out comments of {first['chars']} characters the "
             f"axes were right {percent(first['mean_axis_accuracy'], 0)} of the time on average"
             + (f" (longer comments: {percent(longer_acc, 0)})" if longer_acc else "") + ".")
+
+
+def load_writer_curve(path: str | Path | None = None) -> dict | None:
+    """``writer_curve`` of reports/reliability.json (how many messages a pooled prediction needs), or None."""
+    data = _read_json(Path(path) if path else reports_dir() / RELIABILITY_REPORT, [])
+    curve = data.get("writer_curve")
+    if not isinstance(curve, dict) or not isinstance(curve.get("models"), dict) or not curve["models"]:
+        return None
+    return curve
+
+
+def chat_log_curve_note(n_messages: int, curve: dict | None, mode: str) -> str | None:
+    """Where a pasted log of ``n_messages`` sits on the measured curve: the nearest measured count at or below it."""
+    if not curve or mode not in curve["models"]:
+        return None
+    points = {p["messages"]: p for p in curve["models"][mode]["points"]}
+    below = [k for k in points if k <= n_messages]
+    if not below:
+        return None
+    k = max(below)
+    ours, one = points[k], points.get(min(points))
+    tfidf = {p["messages"]: p for p in (curve["models"].get("tfidf_lr") or {}).get("points", [])}.get(k)
+    versus = f", TF-IDF {tfidf['mean_macro_f1']:.2f}" if tfidf else ""
+    return (f"메시지 {n_messages}개: 미리 떼어 둔 작성자에게서 메시지 {k}개를 모으면 평균 macro-F1 {ours['mean_macro_f1']:.2f}"
+            f"{versus}, 16유형 {percent(ours['type_accuracy'], 0)} (메시지 1개: {one['mean_macro_f1']:.2f}; 우연 0.50). / "
+            f"{n_messages} messages: pooling {k} messages of held-out writers gave mean macro-F1 "
+            f"{ours['mean_macro_f1']:.2f}{versus}, exact type {percent(ours['type_accuracy'], 0)} (one message: "
+            f"{one['mean_macro_f1']:.2f}; chance 0.50).")

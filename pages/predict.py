@@ -4,7 +4,8 @@ import streamlit as st
 
 from mbti_core.app_figures import explanation_html, message_breakdown
 from mbti_core.app_support import (
-    EXAMPLES, check_chat_log, check_message, load_reliability, parse_chat_log, percent, short_message_note,
+    EXAMPLES, chat_log_curve_note, check_chat_log, check_message, load_reliability, load_writer_curve, parse_chat_log,
+    percent, short_message_note,
 )
 from pages.common import explain, get_predictor, show_notices, show_prediction, timed
 
@@ -120,12 +121,17 @@ else:
         if not checked.ok:
             st.warning(checked.error)
         else:
-            st.caption(f"{len(texts)}개 메시지 · {len(texts)} messages ({'KakaoTalk' if log.format == 'kakaotalk' else 'one per line'})")
+            plural = "message" if len(texts) == 1 else "messages"
+            st.caption(f"{len(texts)}개 메시지 · {len(texts)} {plural} "
+                       f"({'KakaoTalk' if log.format == 'kakaotalk' else 'one per line'})")
 
             def person(predictor, mode):
                 result, seconds = timed(predictor.predict_person, texts)
                 show_prediction(result, mode, key=f"log-{mode}", thresholds=predictor.writer_thresholds, seconds=seconds,
                                 predictor=predictor, pooled=True)
+                where = chat_log_curve_note(len(texts), load_writer_curve(), mode)
+                if where:
+                    st.caption(where)
                 st.markdown("**메시지별 · Per message**")
                 st.plotly_chart(message_breakdown(result["messages"]), key=f"log-{mode}-breakdown",
                                 config={"displaylogo": False})

@@ -2,9 +2,9 @@
 import pandas as pd
 import streamlit as st
 
-from mbti_core.app_figures import axis_accuracy, confusion_matrices, training_curves
+from mbti_core.app_figures import axis_accuracy, confusion_matrices, training_curves, writer_curve_figure
 from mbti_core.app_support import (
-    comparison_sentence, load_results, metrics_rows, reports_dir, study_rows, training_note,
+    comparison_sentence, load_results, load_writer_curve, metrics_rows, reports_dir, study_rows, training_note,
 )
 
 st.title(":material/bar_chart: 결과 · Results: MFT vs FT")
@@ -44,6 +44,17 @@ st.dataframe(pd.DataFrame(study_rows(results, level, tuned)), hide_index=True, k
 
 st.subheader("축별 정확도 · Per-axis accuracy")
 st.plotly_chart(axis_accuracy(results, level, tuned), key="axis_accuracy", config={"displaylogo": False})
+
+st.subheader("메시지가 몇 개 있어야 할까요? · How many messages do I need?")
+curve = load_writer_curve()
+if curve:
+    st.caption("학습에 없던 작성자마다 메시지 k개를 무작위로 골라 한 예측으로 모았을 때(축별 log-odds 평균, 검증 작성자로 고른 "
+               "임계값). 점선 = TF-IDF + LR. / k random comments per held-out writer, pooled into one prediction (mean "
+               "axis log-odds, thresholds tuned on validation writers); dashed = TF-IDF + LR. Writers with fewer than k "
+               "comments drop out, so the right end rests on fewer writers (hover shows how many).")
+    st.plotly_chart(writer_curve_figure(curve), key="writer_curve", config={"displaylogo": False})
+else:
+    st.info("reports/reliability.json이 없어요 (`python -m mbti_core reliability`). / No measured curve yet.")
 
 st.subheader("혼동 행렬 · Confusion matrices (shipped seed, rows = true)")
 if any(level in matrices for matrices in results.confusion.values()):

@@ -447,3 +447,41 @@ def test_reliability_box_close_calls_and_short_message_note_come_from_the_report
     at.chat_input[0].set_value(MESSAGE).run()
     (box,) = [e for e in at.expander if e.label.startswith("이 예측은 얼마나")]
     assert "No measured reliability" in " ".join(m.value for m in box.markdown)
+
+
+def test_messages_curve_on_the_results_page_and_where_a_chat_log_sits(dirs, predictors, tmp_path, monkeypatch):
+    import numpy as np
+
+    from mbti_core.studies.reliability import message_draws, writer_curve
+
+    rng = np.random.default_rng(2)
+    writers = np.repeat([f"w{i}" for i in range(30)], 12)
+    y = np.repeat(rng.integers(0, 2, size=(30, 4)), 12, axis=0)
+    probs = np.clip(0.5 + (y - 0.5) * 0.2 + rng.normal(0, 0.1, size=y.shape), 0.01, 0.99)
+    draws = message_draws(writers, counts=(1, 2, 3, 5, 10))
+    models = {name: {"thresholds": [0.5] * 4, "points": writer_curve(draws, y, probs * scale + 0.5 * (1 - scale), [0.5] * 4)}
+              for name, scale in (("mft", 1.0), ("ft", 0.9), ("tfidf_lr", 0.8))}
+    reports = tmp_path / "reports"
+    shutil.copytree(dirs["reports"], reports)
+    (reports / "reliability.json").write_text(json.dumps({"writer_curve": {"messages": [1, 2, 3, 5, 10],
+                                                                           "models": models}}), encoding="utf-8")
+    monkeypatch.setenv("MBTI_REPORTS_DIR", str(reports))
+
+    at = new_app()
+    at.switch_page("pages/results.py").run()
+    assert not at.exception
+    traces = chart(at, "writer_curve")["data"]
+    f1 = {t["name"]: t for t in traces if t["showlegend"] is not False}
+    assert set(f1) == {"MFT (ours)", "FT (ours)", "TF-IDF + LR"}
+    assert f1["MFT (ours)"]["y"] == pytest.approx([p["mean_macro_f1"] for p in models["mft"]["points"]])
+    assert f1["MFT (ours)"]["x"] == [1, 2, 3, 5, 10]
+
+    at = new_app()
+    at.segmented_control(key="input_mode").set_value("대화 로그 · Chat log").run()
+    at.text_area(key="chat_log").set_value(KAKAO_LOG).run()  # 민지: 3 messages
+    note = next(c.value for c in at.caption if c.value.startswith("메시지 3개"))
+    three = next(p for p in models["mft"]["points"] if p["messages"] == 3)
+    tfidf = next(p for p in models["tfidf_lr"]["points"] if p["messages"] == 3)
+    assert f"pooling 3 messages of held-out writers gave mean macro-F1 {three['mean_macro_f1']:.2f}" in note
+    assert f"TF-IDF {tfidf['mean_macro_f1']:.2f}" in note
+    assert any("3개 메시지 · 3 messages" in c.value for c in at.caption)

@@ -121,10 +121,10 @@ def test_phase2_learns_type_specific_fills(encoder_dir, tokenizer, tmp_path):
 
 
 # -- tiny end-to-end runs on a fake data directory --------------------------------------------------------
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    root = tmp_path_factory.mktemp("data")
-    (root / "mbti_cafe").mkdir()
+def make_fake_data_dir(root: Path) -> Path:
+    """A small data directory in the real layout: cafe comments of 60 labelled writers, one post, descriptions
+    and the study's files."""
+    (root / "mbti_cafe").mkdir(parents=True)
     rows = []
     for i in range(60):
         mbti, nick = ("ISTJ", f"계획러{i} istj") if i % 2 == 0 else ("ENFP", f"즉흥러{i} ENFP")
@@ -142,6 +142,11 @@ def data_dir(tmp_path_factory):
     (root / "mbti_types_ko.json").write_text(json.dumps(descriptions, ensure_ascii=False), encoding="utf-8")
     write_seed_study(root, repeats=6)
     return root
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    return make_fake_data_dir(tmp_path_factory.mktemp("data"))
 
 
 def _args(argv):

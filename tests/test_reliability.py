@@ -41,3 +41,46 @@ def test_measure_by_length_and_type_chance():
     lengths = {band["chars"]: band for band in report["by_length"]}
     assert set(lengths) == {"1–10", "31–80", "81+"} and lengths["1–10"]["type_accuracy"] == 1.0
     assert lengths["31–80"]["mean_axis_accuracy"] == 0.75 and lengths["81+"]["axis_accuracy"]["JP"] == 0.0
+
+
+def test_message_draws_and_the_writer_curve():
+    from mbti_core.studies.reliability import message_draws, writer_curve
+
+    writers = np.array(["a"] * 6 + ["b"] * 2 + ["c"] * 1)
+    draws = message_draws(writers, counts=(1, 2, 5), seed=3)
+    assert [len(draws[k]) for k in (1, 2, 5)] == [3, 2, 1]  # writers with at least k comments
+    assert all(len(set(rows)) == k for k in (1, 2, 5) for rows in draws[k])
+    assert all(set(writers[rows]) == {writers[rows[0]]} for groups in draws.values() for rows in groups)
+    assert message_draws(writers, counts=(1, 2, 5), seed=3)[5][0].tolist() == draws[5][0].tolist()  # seeded
+    y = np.array([[1, 1, 1, 1]] * 6 + [[0, 0, 0, 0]] * 3)
+    probs = np.where(y == 1, 0.6, 0.45)
+    curve = writer_curve(draws, y, probs, [0.5] * 4)
+    assert [(p["messages"], p["writers"]) for p in curve] == [(1, 3), (2, 2), (5, 1)]
+    assert all(p["type_accuracy"] == 1.0 and p["mean_macro_f1"] == pytest.approx(1.0 if p["writers"] > 1 else 0.5)
+               for p in curve)
+
+
+@pytest.mark.slow
+def test_reliability_command_on_a_small_data_directory(tmp_path, monkeypatch):
+    """The whole command on the fake data of tests/test_phases.py with tiny random checkpoints."""
+    import json
+
+    from mbti_core import cli
+    from tests.random_checkpoints import build_random_checkpoints
+    from tests.test_phases import make_fake_data_dir
+
+    data = make_fake_data_dir(tmp_path / "data")
+    dirs = build_random_checkpoints(tmp_path / "ckpt")
+    monkeypatch.setenv("MBTI_CACHE_DIR", str(tmp_path / "cache"))
+    output = tmp_path / "reliability.json"
+    assert cli.main(["reliability", "--checkpoint", f"mft={dirs['mft']}", f"ft={dirs['ft']}", "--data-dir", str(data),
+                     "--output", str(output)]) == 0
+    report = json.loads(output.read_text())
+    assert set(report["checkpoints"]) == {"mft", "ft"} and report["n"] > 0
+    for entry in report["checkpoints"].values():
+        assert entry["n"] == report["n"] and set(entry["axes"]) == {"EI", "SN", "TF", "JP"}
+        assert sum(b["n"] for b in entry["by_length"]) == report["n"]
+    curve = report["writer_curve"]["models"]
+    assert set(curve) == {"mft", "ft", "tfidf_lr"}
+    assert [p["messages"] for p in curve["tfidf_lr"]["points"]] == [p["messages"] for p in curve["mft"]["points"]]
+    assert cli.main(["reliability", "--checkpoint", "mft", "--output", str(output)]) == 2  # not NAME=DIR

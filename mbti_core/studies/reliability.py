@@ -10,7 +10,11 @@ mentions masked, writers never seen in training) is scored at the checkpoint's o
 - **close calls**: predictions within ``CLOSE_MARGIN`` of the decision threshold, their share and accuracy;
 - by message length (characters): accuracy per axis and of the exact type, so a short message can say what to
   expect;
-- the exact 16-type accuracy beside chance (1/16) and beside always answering the commonest type.
+- the exact 16-type accuracy beside chance (1/16) and beside always answering the commonest type;
+- **how many messages are needed**: for k = 1, 2, 3, 5, 10, 20, 50, each test writer with at least k comments
+  gets k of them drawn at random, pooled by the mean of the axis log-odds and typed at the pooled thresholds
+  (tuned on validation writers); mean macro-F1 and exact-type accuracy over those writers, for each model and for
+  TF-IDF + logistic regression on the same draws (its pooled thresholds tuned the same way).
 """
 from __future__ import annotations
 
@@ -30,6 +34,7 @@ CLOSE_MARGIN = 0.05  # |P(first letter) - threshold| below this is a close call;
 CONFIDENCE_BANDS = (0.5, 0.55, 0.6, 0.7, 1.0001)  # the shown letter's probability
 LENGTH_BANDS = ((1, 10), (11, 30), (31, 80), (81, None))  # characters of the message
 RELIABILITY_BINS = 10
+MESSAGE_COUNTS = (1, 2, 3, 5, 10, 20, 50)
 
 
 def _band_label(low: float, high: float) -> str:
@@ -96,7 +101,42 @@ def measure(y_true: np.ndarray, probs: np.ndarray, thresholds, lengths, types: l
     }
 
 
-def run(checkpoints: dict[str, str], data_dir=None, batch_size: int = 128) -> dict:
+def message_draws(writers: np.ndarray, counts=MESSAGE_COUNTS, seed: int = 0) -> dict[int, list[np.ndarray]]:
+    """For each k, one random draw of k row indices per writer who has at least k rows (the same draws for every
+    model, so their curves compare like for like)."""
+    rng = np.random.default_rng(seed)
+    rows_of: dict = {}
+    for index, writer in enumerate(writers):
+        rows_of.setdefault(writer, []).append(index)
+    return {k: [rng.choice(rows, size=k, replace=False) for rows in rows_of.values() if len(rows) >= k]
+            for k in counts}
+
+
+def writer_curve(draws: dict[int, list[np.ndarray]], y_true: np.ndarray, probs: np.ndarray, thresholds) -> list[dict]:
+    """Mean macro-F1 and exact-type accuracy of pooled predictions for each number of messages k."""
+    probs = np.clip(np.asarray(probs, dtype=np.float64), 1e-6, 1 - 1e-6)
+    log_odds = np.log(probs / (1 - probs))
+    curve = []
+    for k, groups in draws.items():
+        if not groups:
+            continue
+        pooled = evaluation.sigmoid(np.stack([log_odds[rows].mean(axis=0) for rows in groups]))
+        truth = np.stack([y_true[rows[0]] for rows in groups])
+        metrics = evaluation.axis_metrics(truth, pooled, thresholds=thresholds)
+        curve.append({"messages": k, "writers": len(groups), "mean_macro_f1": metrics["mean_macro_f1"],
+                      "mean_accuracy": metrics["mean_accuracy"], "type_accuracy": metrics["type_accuracy"]})
+    return curve
+
+
+def tfidf_probs(data: dict) -> dict[str, np.ndarray]:
+    """TF-IDF + logistic regression (the project's baseline) fitted on the training split: validation and test."""
+    from mbti_core.baselines import TfidfAxisClassifier
+
+    model = TfidfAxisClassifier().fit(data["train"]["text"], type_labels(data["train"]["type"].tolist()))
+    return {split: model.predict_proba(data[split]["text"]) for split in ("validation", "test")}
+
+
+def run(checkpoints: dict[str, str], data_dir=None, batch_size: int = 128, with_tfidf: bool = True) -> dict:
     from mbti_core.onnx_predictor import load_predictor
     from mbti_core.training.mft import MFTConfig, load_phase3_data
 
@@ -107,11 +147,23 @@ def run(checkpoints: dict[str, str], data_dir=None, batch_size: int = 128) -> di
     y_true = type_labels(types)
     report = {"split": "test", "n": len(test), "writers": int(test["writer"].nunique()), "close_margin": CLOSE_MARGIN,
               "checkpoints": {}}
+    draws = message_draws(test["writer"].to_numpy())
+    curves = {}
     for name, source in checkpoints.items():
         predictor = load_predictor(source)
-        logits, _, prepared = predictor.axis_logits(texts, batch_size=batch_size)
+        logits, _, _ = predictor.axis_logits(texts, batch_size=batch_size)
+        probs = evaluation.sigmoid(logits)
         report["checkpoints"][name] = {"source": str(source), **measure(
-            y_true, evaluation.sigmoid(logits), predictor.thresholds, [len(t) for t in texts], types)}
+            y_true, probs, predictor.thresholds, [len(t) for t in texts], types)}
+        curves[name] = {"thresholds": list(predictor.writer_thresholds),
+                        "points": writer_curve(draws, y_true, probs, predictor.writer_thresholds)}
+    if with_tfidf:
+        baseline = tfidf_probs(data)
+        thresholds = evaluation.choose_writer_thresholds(data["validation"], baseline["validation"])
+        curves["tfidf_lr"] = {"thresholds": thresholds, "points": writer_curve(draws, y_true, baseline["test"], thresholds)}
+    report["writer_curve"] = {"messages": list(MESSAGE_COUNTS), "models": curves,
+                              "how": "k random comments per test writer with at least k, pooled by the mean of the "
+                                     "axis log-odds, typed at thresholds tuned on validation writers (all their comments)"}
     report["seconds"] = round(time.perf_counter() - started, 1)
     report["command"] = " ".join(shlex.quote(a) for a in ["python", "-m", "mbti_core", *sys.argv[1:]])
     return report
@@ -122,6 +174,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="checkpoints to measure (default: mft and ft of MBTI_CHECKPOINT_DIR)")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--no-tfidf", action="store_true", help="leave TF-IDF + LR out of the messages curve")
     parser.add_argument("--output", default=str(settings.reports_dir() / "reliability.json"))
 
 
@@ -133,7 +186,7 @@ def main(args) -> int:
         checkpoints = dict(pairs)
     else:
         checkpoints = {mode: settings.model_checkpoint(mode) for mode in ("mft", "ft")}
-    report = run(checkpoints, args.data_dir, args.batch_size)
+    report = run(checkpoints, args.data_dir, args.batch_size, with_tfidf=not args.no_tfidf)
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -141,4 +194,6 @@ def main(args) -> int:
                              "axis_accuracy": {a: round(v["accuracy"], 4) for a, v in r["axes"].items()},
                              "ece": {a: round(v["ece"], 4) for a, v in r["axes"].items()}}
                       for name, r in report["checkpoints"].items()}, ensure_ascii=False))
+    print(json.dumps({name: [(p["messages"], round(p["mean_macro_f1"], 3)) for p in curve["points"]]
+                      for name, curve in report["writer_curve"]["models"].items()}, ensure_ascii=False))
     return 0
