@@ -65,14 +65,15 @@ def probing_heatmaps(report: dict) -> go.Figure:
     tasks = list(report["tasks"])
     values = [v for e in encoders for t in tasks for v in report["scores"][e][t]]
     low, high = min(values), max(values)
-    fig = make_subplots(rows=1, cols=len(encoders), shared_yaxes=False, horizontal_spacing=0.04,
+    # Wider gaps and smaller cell text: with four encoders the layer names and the numbers overlapped.
+    fig = make_subplots(rows=1, cols=len(encoders), shared_yaxes=False, horizontal_spacing=0.08,
                         subplot_titles=[ENCODER_LABELS.get(e, e) for e in encoders])
     for column, encoder in enumerate(encoders, start=1):
         z = [[report["scores"][encoder][t][layer] for t in tasks] for layer in range(report["layers"][encoder])]
         fig.add_trace(go.Heatmap(
             z=z, x=[TASK_LABELS.get(t, t) for t in tasks], y=report["layer_names"][encoder], zmin=low, zmax=high,
             colorscale="Viridis", showscale=column == len(encoders), text=[[f"{v:.2f}" for v in row] for row in z],
-            texttemplate="%{text}", hovertemplate="%{y} · %{x}: macro-F1 %{z:.3f}<extra></extra>",
+            texttemplate="%{text}", textfont=dict(size=10), hovertemplate="%{y} · %{x}: macro-F1 %{z:.3f}<extra></extra>",
             name=encoder,
         ), row=1, col=column)
     return _layout(fig, 120 + 45 * max(report["layers"].values()))

@@ -110,19 +110,32 @@ def probing_rows(report: dict) -> list[dict]:
     return rows
 
 
+def probing_noise(report: dict) -> float:
+    """Half-width of a 95% band for one macro-F1 near chance on the report's test texts: 1.96 x sqrt(0.25 / n).
+    A lower bound: texts of one writer are not independent, so the real band is wider."""
+    n = (report.get("config") or {}).get("n_test") or 0
+    return 1.96 * (0.25 / n) ** 0.5 if n else 0.0
+
+
 def probing_reading(report: dict) -> str:
-    """One or two sentences on where E/I (and sentiment) is best read out, and whether MFT moves it."""
+    """Where E/I (and sentiment) is best read out, against chance (0.5) and the noise band; whether MFT and FT
+    differ beyond it (a difference inside the band is not a finding)."""
     scores = report.get("scores", {})
     names = report.get("layer_names", {})
+    noise = probing_noise(report)
     parts = []
     if "EI" in report.get("tasks", []) and scores:
         if "mft" in scores and "ft" in scores:
             (m_layer, m_f1), (f_layer, f_f1) = best_layer(report, "mft", "EI"), best_layer(report, "ft", "EI")
-            where = ("at the same depth" if m_layer == f_layer else
-                     "earlier" if m_layer < f_layer else "later")
             parts.append(f"E/I is best read from MFT's {names['mft'][m_layer]} (macro-F1 {m_f1:.3f}) and FT's "
-                         f"{names['ft'][f_layer]} ({f_f1:.3f}): MFT places it {where}, and its peak is "
-                         f"{abs(m_f1 - f_f1):.3f} {'higher' if m_f1 >= f_f1 else 'lower'}.")
+                         f"{names['ft'][f_layer]} ({f_f1:.3f}); chance is 0.5.")
+            if noise and abs(m_f1 - f_f1) <= noise:
+                parts.append(f"The two peaks differ by {abs(m_f1 - f_f1):.3f}, inside the noise band (±{noise:.3f} at "
+                             f"least): no difference between MFT and FT can be read from this.")
+            else:
+                where = "at the same depth" if m_layer == f_layer else "earlier" if m_layer < f_layer else "later"
+                parts.append(f"MFT places it {where}, and its peak is {abs(m_f1 - f_f1):.3f} "
+                             f"{'higher' if m_f1 >= f_f1 else 'lower'}" + (f" (beyond the ±{noise:.3f} band)." if noise else "."))
         else:
             encoder = max(scores, key=lambda e: best_layer(report, e, "EI")[1])
             layer, f1 = best_layer(report, encoder, "EI")

@@ -141,3 +141,15 @@ def test_malformed_report_is_a_message_not_a_traceback(tmp_path, monkeypatch):
     monkeypatch.setenv("MBTI_REPORTS_DIR", str(reports))
     at = open_page("pages/probing.py")
     assert any("not valid JSON" in i for i in texts(at.info))
+
+
+def test_probing_reading_calls_a_difference_inside_the_noise_band_no_finding():
+    from mbti_core.study_support import probing_noise, probing_reading
+
+    report = {"tasks": ["EI"], "config": {"n_test": 2000}, "layer_names": {"mft": ["emb", "L1"], "ft": ["emb", "L1"]},
+              "layers": {"mft": 2, "ft": 2}, "scores": {"mft": {"EI": [0.50, 0.515]}, "ft": {"EI": [0.49, 0.50]}}}
+    assert probing_noise(report) == pytest.approx(1.96 * (0.25 / 2000) ** 0.5)
+    reading = probing_reading(report)
+    assert "inside the noise band (±0.022 at least)" in reading and "no difference" in reading
+    report["scores"]["ft"]["EI"] = [0.44, 0.45]
+    assert "beyond the ±0.022 band" in probing_reading(report)
