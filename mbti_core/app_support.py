@@ -705,6 +705,24 @@ PHASE_DATA_LABELS = {"study": "the study's data", "ours": "our Korean descriptio
                      "cafe-logodds": "cafe comments masked by log-odds"}
 
 
+def macro_f1_note(results: Results, level: str = "comment") -> str | None:
+    """Why the table ranks by macro-F1: always answering the commoner letter beats the models' accuracy on some axes
+    while telling nothing about anyone (the majority baseline's own figures)."""
+    majority = baseline_metrics(results, "majority", level)
+    if not majority or not majority.get("axes"):
+        return None
+    axes = majority["axes"]
+    strong = [a for a in AXES if a in axes and axes[a]["accuracy"] > 0.55]
+    if not strong:
+        return None
+    shown = ", ".join(f"{a[0]}/{a[1]} {percent(axes[a]['accuracy'], 0)}" for a in strong)
+    f1 = ", ".join(f"{axes[a]['macro_f1']:.2f}" for a in strong)
+    return (f"왜 정확도가 아니라 macro-F1인가요? 늘 더 흔한 글자만 답해도 정확도는 {shown}로 모델보다 높을 수 있지만, 아무것도 "
+            f"구별하지 못해요. macro-F1은 두 글자를 똑같이 셈하므로 그런 답은 {f1}에 그쳐요 (우연 0.5). / Why macro-F1 and not "
+            f"accuracy? Always answering the commoner letter reaches {shown} accuracy, above the models on those axes, "
+            f"while telling no one apart; macro-F1 counts both letters equally, and that answer gets {f1} (chance 0.5).")
+
+
 def training_note(results: Results) -> str | None:
     """Where the compared models come from, read from the report: the data of phases 1 and 2, seeds, hardware."""
     mft, ft = results.report.get("mft") or {}, results.report.get("ft") or {}

@@ -4,7 +4,8 @@ import streamlit as st
 
 from mbti_core.app_figures import axis_accuracy, confusion_matrices, training_curves, writer_curve_figure
 from mbti_core.app_support import (
-    comparison_sentence, load_results, load_writer_curve, metrics_rows, reports_dir, study_rows, training_note,
+    comparison_sentence, load_results, load_writer_curve, macro_f1_note, metrics_rows, reports_dir, study_rows,
+    training_note,
 )
 
 st.title(":material/bar_chart: 결과 · Results: MFT vs FT")
@@ -31,6 +32,9 @@ if sentence:
 note = training_note(results)
 if note:
     st.caption(note)
+why = macro_f1_note(results, level)
+if why:
+    st.caption(why)
 
 st.subheader("연구 원문 수치와 비교 · The study's published figures beside ours")
 st.caption("'theirs' = 원 연구가 자기 데이터·분할로 보고한 수치 (직접 비교 불가). / 'theirs' = the student study's "

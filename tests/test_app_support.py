@@ -201,3 +201,11 @@ def test_reliability_helpers_read_the_measured_figures(tmp_path, monkeypatch):
     assert s.short_message_note("이건 충분히 긴 메시지라서 안내가 없어요", reliability) is None
     assert s.reliability_lines(None) == [] and s.close_call_note(result, [0.5] * 4, None) is None
 
+
+
+def test_macro_f1_note_quotes_the_majority_baseline():
+    axes = {"EI": {"accuracy": 0.614, "macro_f1": 0.380}, "SN": {"accuracy": 0.647, "macro_f1": 0.393},
+            "TF": {"accuracy": 0.468, "macro_f1": 0.319}, "JP": {"accuracy": 0.510, "macro_f1": 0.338}}
+    note = s.macro_f1_note(s.Results(baselines={"majority": {"axes": axes}}))
+    assert "reaches E/I 61%, S/N 65% accuracy" in note and "that answer gets 0.38, 0.39" in note
+    assert s.macro_f1_note(s.Results()) is None
