@@ -748,7 +748,10 @@ def comparison_sentence(results: Results, level: str = "comment", tuned: bool = 
             verdict = "beyond the seed noise" if value.get("beyond_noise") else "within the seed noise (no clear winner)"
             parts.append(f"MFT − FT {label} = {value['mft_minus_ft']:+.3f} (combined seed std "
                          f"{value['combined_std']:.3f}): {verdict}.")
-    return " ".join(parts) + " Rule: |difference of seed means| > 2 × combined std."
+    f1 = entry["mean_macro_f1"]
+    korean = ("한 줄 요약: MFT와 FT의 차이는 시드 간 흔들림보다 커요 — " + ("MFT가 나아요." if f1["mft_minus_ft"] > 0 else "FT가 나아요.")
+              if f1.get("beyond_noise") else "한 줄 요약: MFT와 FT의 차이는 시드 간 흔들림 안이에요 — 어느 쪽이 낫다고 할 수 없어요.")
+    return korean + " / " + " ".join(parts) + " Rule: |difference of seed means| > 2 × combined std."
 
 
 # -- how far to trust one prediction (reports/reliability.json, `python -m mbti_core reliability`) --------------
