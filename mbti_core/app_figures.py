@@ -242,14 +242,6 @@ def explanation_html(explanation: dict, axes=AXES) -> str:
     return "<div>" + "".join(rows) + legend + "</div>"
 
 
-def top_attributions(explanation: dict, axis: str, k: int = 3) -> dict[str, list[tuple[str, float]]]:
-    """The ``k`` tokens pushing most toward each letter of ``axis``: {letter: [(token, attribution), ...]}."""
-    pairs = [(t["token"], v) for t, v in zip(explanation["tokens"], explanation["attributions"][axis])]
-    toward_first = sorted((p for p in pairs if p[1] > 0), key=lambda p: -p[1])[:k]
-    toward_second = sorted((p for p in pairs if p[1] < 0), key=lambda p: p[1])[:k]
-    return {axis[0]: toward_first, axis[1]: toward_second}
-
-
 CURVE_LABELS = {"mft": "MFT (ours)", "ft": "FT (ours)", "tfidf_lr": "TF-IDF + LR"}
 
 

@@ -151,14 +151,3 @@ def describe(tokenizer, texts: Iterable[str]) -> list[dict]:
         rows.append({"text": text, "tokens": tokens, "n_tokens": len(tokens),
                      "n_unk": sum(t == tokenizer.unk_token for t in tokens)})
     return rows
-
-
-def unk_rate(tokenizer, texts: Iterable[str]) -> float:
-    """Share of [UNK] among the tokens of `texts`."""
-    unk, total = 0, 0
-    unk_id = tokenizer.unk_token_id
-    for batch in _batches(texts):
-        for ids in tokenizer(batch, add_special_tokens=False)["input_ids"]:
-            total += len(ids)
-            unk += sum(i == unk_id for i in ids)
-    return unk / max(total, 1)

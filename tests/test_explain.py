@@ -4,10 +4,19 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mbti_core.app_figures import explanation_html, explanation_segments, top_attributions
+from mbti_core.app_figures import explanation_html, explanation_segments
 from mbti_core.inference import Predictor
 from mbti_core.types import AXES
 from tests.random_checkpoints import random_checkpoint_dirs
+
+
+def top_attributions(explanation: dict, axis: str, k: int = 3) -> dict[str, list[tuple[str, float]]]:
+    """The ``k`` tokens pushing most toward each letter of ``axis``: {letter: [(token, attribution), ...]}."""
+    pairs = [(t["token"], v) for t, v in zip(explanation["tokens"], explanation["attributions"][axis])]
+    toward_first = sorted((p for p in pairs if p[1] > 0), key=lambda p: -p[1])[:k]
+    toward_second = sorted((p for p in pairs if p[1] < 0), key=lambda p: p[1])[:k]
+    return {axis[0]: toward_first, axis[1]: toward_second}
+
 
 TEXT = "내일 모임 시간 딱 지켜야 해. 늦으면 곤란하니까 저 INFP인데 계획 좋아해요"
 

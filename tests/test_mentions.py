@@ -1,8 +1,17 @@
+import re
+
 import pytest
 
 from mbti_core.data.mentions import (
-    MENTION_PLACEHOLDER, english_type_mentions, has_type_mention, label_from_nickname, mask_type_mentions,
+    MENTION_PLACEHOLDER, has_type_mention, label_from_nickname, mask_type_mentions,
 )
+from mbti_core.types import TYPES
+
+
+def english_type_mentions(text: str) -> list[str]:
+    """Full English type names left in a text (for asserting that masking worked)."""
+    return [m.group(0) for m in re.finditer(r"(?i)(?:" + "|".join(TYPES) + ")", text)]
+
 
 # Realistic nicknames from the cafe, with the label the rules must give (None = unlabelled).
 NICKNAMES = [

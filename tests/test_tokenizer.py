@@ -7,7 +7,14 @@ import unicodedata
 import pytest
 from transformers import AutoTokenizer
 
-from mbti_core.tokenizer import SPECIAL_TOKENS, load_tokenizer, save_tokenizer, train_tokenizer, unk_rate
+from mbti_core.tokenizer import SPECIAL_TOKENS, load_tokenizer, save_tokenizer, train_tokenizer
+
+
+def unk_rate(tokenizer, texts) -> float:
+    """Share of [UNK] among the tokens of ``texts``."""
+    ids = [i for row in tokenizer(list(texts), add_special_tokens=False)["input_ids"] for i in row]
+    return sum(i == tokenizer.unk_token_id for i in ids) / max(len(ids), 1)
+
 
 
 def test_special_tokens_have_fixed_single_ids(tiny_tokenizer):

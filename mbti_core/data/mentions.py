@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from mbti_core.types import KOREAN_NICKNAMES, TYPES
+from mbti_core.types import KOREAN_NICKNAMES
 
 MENTION_PLACEHOLDER = "[TYPE]"
 
@@ -97,7 +97,3 @@ def mask_type_mentions(text: str) -> str:
 def has_type_mention(text: str) -> bool:
     return mask_type_mentions(text) != _ascii_fold(text)
 
-
-def english_type_mentions(text: str) -> list[str]:
-    """Full English type names left in a text (for asserting that masking worked)."""
-    return [m.group(0) for m in re.finditer(r"(?i)(?:" + "|".join(TYPES) + ")", text)]
