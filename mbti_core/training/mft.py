@@ -292,7 +292,8 @@ def run_seed(config: MFTConfig, seed: int, data: dict, phase2: dict | None, desc
                          if config.tune_thresholds else [0.5] * 4)
     result = {
         "seed": seed, "mode": config.mode, "train_seconds": round(train_seconds, 1),
-        "device": (torch.cuda.get_device_name() if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads, fp32)")
+        "device": (torch.cuda.get_device_name() if device.type == "cuda" else
+                   f"cpu ({torch.get_num_threads()} thread{'s' if torch.get_num_threads() != 1 else ''}, fp32)")
                   + (f" x {state.num_processes} processes" if state.num_processes > 1 else ""),
         "validation": evaluation.classification_metrics(data["validation"], probs["validation"]),
         "test": evaluation.classification_metrics(data["test"], probs["test"]),
