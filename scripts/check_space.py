@@ -258,7 +258,7 @@ def wait_healthy(url: str, process, log: Path, timeout: float = 300) -> float:
 def drive_browser(url: str, expected_type: str) -> dict:
     from playwright.sync_api import sync_playwright
 
-    from tests.browser_timing import CHROMIUM, launch_browser, send_message, wait_idle
+    from tests.support.browser_timing import CHROMIUM, launch_browser, send_message, wait_idle
 
     if not Path(CHROMIUM).is_file():
         raise CheckFailed(f"{CHROMIUM} is missing (apt-get install chromium fonts-nanum)")

@@ -1,5 +1,5 @@
 """Every page of the Streamlit app through ``streamlit.testing.v1.AppTest``, on tiny *trained* MFT/FT
-checkpoints (tests/app_checkpoints.py). Values shown are compared with the Predictor's own outputs."""
+checkpoints (tests/support/app_checkpoints.py). Values shown are compared with the Predictor's own outputs."""
 from __future__ import annotations
 
 import json
@@ -14,8 +14,8 @@ from mbti_core import app_support
 from mbti_core.app_support import DEFAULT_FILL_TYPES, EXAMPLE_MESSAGES, FILL_MASK_EXAMPLE, unique_tokens
 from mbti_core.onnx_predictor import OnnxPredictor, load_predictor
 from mbti_core.types import AXES, TYPES
-from tests.app_checkpoints import tiny_app_dirs
-from tests.apptest_helpers import chart, texts
+from tests.support.app_checkpoints import tiny_app_dirs
+from tests.support.apptest_helpers import chart, texts
 
 APP = str(Path(__file__).resolve().parent.parent / "navigation.py")
 TIMEOUT = 180  # the first run imports torch/transformers and loads the models on 2 busy CPU cores

@@ -2,7 +2,7 @@
 one ``error:`` line, no traceback), the Streamlit app (AppTest: a message, no exception element) and the Gradio
 app (served for real, called with gradio_client: a clean ``AppError``, no traceback in the server log).
 
-Damaged checkpoints are made here from a good tiny one (``tests/damaged_checkpoints.py``): truncated weights, two
+Damaged checkpoints are made here from a good tiny one (``tests/support/damaged_checkpoints.py``): truncated weights, two
 kinds of corrupted safetensors header, pickled weights only (a pickle that would create a marker file if anything
 ever unpickled it), a half-copied ONNX graph and a half-copied folder. Nothing is ever unpickled: the marker never
 appears, and an audit hook sees no pickle file opened. The last test prints the battery's counts.
@@ -25,8 +25,8 @@ import pytest
 from mbti_core.app_support import EXPLAIN_MAX_CHARS, EXPLAIN_NOTE
 from mbti_core.batch import MAX_FILE_MB
 from mbti_core.checkpoint_files import CheckpointError, check_checkpoint, read_safetensors_header
-from tests.damaged_checkpoints import KINDS, damage
-from tests.random_checkpoints import build_random_checkpoints
+from tests.support.damaged_checkpoints import KINDS, damage
+from tests.support.random_checkpoints import build_random_checkpoints
 
 pytestmark = pytest.mark.slow
 
@@ -65,7 +65,7 @@ def folders(tmp_path_factory) -> dict:
 def inputs(folders) -> dict:
     """Input files: good CSV/TXT, a CP949 text file, a binary file, emoji-only lines, a CSV with an unclosed quote,
     and a raw comments file for ``evaluate``."""
-    from tests.mft_helpers import CLASS_TEXTS
+    from tests.support.mft_helpers import CLASS_TEXTS
 
     root = folders["root"] / "inputs"
     root.mkdir()

@@ -14,7 +14,7 @@ from mbti_core import batch
 from mbti_core.batch import PROB_COLUMNS, BatchInputError, read_table, score_table
 from mbti_core.inference import Predictor
 from mbti_core.types import AXES
-from tests.random_checkpoints import random_checkpoint_dirs
+from tests.support.random_checkpoints import random_checkpoint_dirs
 
 ROOT = Path(__file__).resolve().parent.parent
 MESSAGES = ["내일 모임 시간 딱 지켜야 해", "즉흥 여행 너무 재밌어요 ㅋㅋ", "쉼표, 그리고 \"따옴표\"도 있는 문장", "계획 세우고 일정 정리했어요"]

@@ -3,7 +3,7 @@
 Needs ``apt-get install chromium fonts-nanum`` (CI does it). Without /usr/bin/chromium the test is skipped,
 unless MBTI_REQUIRE_BROWSER=1 (set in CI), where a missing browser is a failure. Screenshots go to
 ``screenshots/`` (git-ignored) with ``timings.json``; timings are printed, never asserted (see
-``python -m tests.browser_timing`` for the benchmark).
+``python -m tests.support.browser_timing`` for the benchmark).
 """
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ import pytest
 
 from mbti_core.app_support import DEFAULT_FILL_TYPES
 from mbti_core.onnx_predictor import load_predictor
-from tests.app_checkpoints import tiny_app_dirs
-from tests.browser_timing import CHROMIUM, FIRST_MESSAGE, ROOT, run_session
+from tests.support.app_checkpoints import tiny_app_dirs
+from tests.support.browser_timing import CHROMIUM, FIRST_MESSAGE, ROOT, run_session
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -7,7 +7,7 @@ import torch
 from mbti_core.app_figures import explanation_html, explanation_segments
 from mbti_core.inference import Predictor
 from mbti_core.types import AXES
-from tests.random_checkpoints import random_checkpoint_dirs
+from tests.support.random_checkpoints import random_checkpoint_dirs
 
 
 def top_attributions(explanation: dict, axis: str, k: int = 3) -> dict[str, list[tuple[str, float]]]:
@@ -111,7 +111,7 @@ def test_predict_page_explains_when_opened(tmp_path_factory, monkeypatch, served
 
     from streamlit.testing.v1 import AppTest
 
-    from tests.app_checkpoints import tiny_app_dirs
+    from tests.support.app_checkpoints import tiny_app_dirs
 
     dirs = random_checkpoint_dirs(tmp_path_factory) if served_by == "torch" else tiny_app_dirs(tmp_path_factory)
     assert ((dirs["mft"] / "onnx_export.json").is_file()) == (served_by == "onnx")

@@ -2,7 +2,7 @@
 through ``streamlit.testing.v1.AppTest``, and the same in the Gradio app (served for real and called with
 gradio_client, plus its UI handlers in process). Everything shown is compared with the predictor's own outputs
 and with a ``type_effect.json`` written here; the checkpoints are the untrained tiny ones of
-``tests/random_checkpoints.py`` (fill-mask plumbing needs no training)."""
+``tests/support/random_checkpoints.py`` (fill-mask plumbing needs no training)."""
 from __future__ import annotations
 
 import json
@@ -20,9 +20,9 @@ from mbti_core.app_support import (
 )
 from mbti_core.onnx_predictor import load_predictor
 from mbti_core.types import TYPES
-from tests.apptest_helpers import texts
-from tests.gradio_server import served_gradio
-from tests.random_checkpoints import random_checkpoint_dirs
+from tests.support.apptest_helpers import texts
+from tests.support.gradio_server import served_gradio
+from tests.support.random_checkpoints import random_checkpoint_dirs
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "navigation.py")

@@ -18,8 +18,7 @@ from mbti_core.masking import read_input_rows, read_masked_file
 from mbti_core.masking.generate import CSV_COLUMNS, build_messages, check_item, dedup_key, parse_items
 from mbti_core.masking.openai_masker import build_messages as mask_messages
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from openai_stub_server import (  # noqa: E402
+from tests.support.openai_stub_server import (
     COMPLETION_TOKENS, PROMPT_TOKENS, generation_request, stub_environment,
 )
 

@@ -11,8 +11,8 @@ from gradio_client.exceptions import AppError  # noqa: E402
 
 from mbti_core.onnx_predictor import load_predictor  # noqa: E402
 from mbti_core.types import AXES  # noqa: E402
-from tests.gradio_server import served_gradio
-from tests.random_checkpoints import random_checkpoint_dirs  # noqa: E402
+from tests.support.gradio_server import served_gradio
+from tests.support.random_checkpoints import random_checkpoint_dirs  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 MESSAGE = "내일 모임 시간 딱 지켜야 해. 늦으면 곤란하니까"

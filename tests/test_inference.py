@@ -14,7 +14,7 @@ import pytest
 from mbti_core.inference import FillMaskUnavailable, Predictor, preprocess_masked
 from mbti_core.training import phases
 from mbti_core.types import TYPES, type_probabilities
-from tests.mft_helpers import (
+from tests.support.mft_helpers import (
     CLASS_TEXTS, build_encoder_dir, build_tokenizer, class_frame, loop_config, masked_rows, new_model,
 )
 

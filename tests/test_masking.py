@@ -24,8 +24,7 @@ from mbti_core.masking.openai_masker import (
 )
 from mbti_core.masking.run import InputError, InputRow, build_phase2_file, fit_logodds_on_cafe
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from openai_stub_server import COMPLETION_TOKENS, PROMPT_TOKENS, stub_environment  # noqa: E402
+from tests.support.openai_stub_server import COMPLETION_TOKENS, PROMPT_TOKENS, stub_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 MASK_COMMAND = [sys.executable, "-m", "mbti_core", "mask"]

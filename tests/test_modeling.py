@@ -11,7 +11,7 @@ from mbti_core.heads_config import HEADS_CONFIG_NAME
 from mbti_core.modeling import (
     CLASSIFIER_WEIGHTS_NAME, TYPE_MLM_WEIGHTS_NAME, MBTIClassifier, MBTIModel, TypeConditionedMLM,
 )
-from tests.mft_helpers import build_encoder_dir, build_tokenizer, new_model
+from tests.support.mft_helpers import build_encoder_dir, build_tokenizer, new_model
 
 
 @pytest.fixture(scope="module")

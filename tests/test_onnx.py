@@ -18,7 +18,7 @@ from mbti_core.modeling import MBTIModel
 from mbti_core.onnx_export import CHECK_MASKED, CHECK_TEXTS, EXPORT_INFO_NAME, TOLERANCE, compare_backends, export_onnx
 from mbti_core.onnx_predictor import OnnxExportUnusable, OnnxPredictor, load_predictor
 from mbti_core.types import AXES, TYPES
-from tests.random_checkpoints import build_random_checkpoints
+from tests.support.random_checkpoints import build_random_checkpoints
 
 PROJECT = Path(__file__).resolve().parent.parent
 TEXTS = ["계획 세우고 일정 정리했어요", "즉흥 여행 너무 재밌어요 ㅋㅋ", "저 INFP인데 계획 좋아해요", "a",

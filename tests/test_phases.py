@@ -20,7 +20,7 @@ from mbti_core.training import phases
 from mbti_core.training import ft as ft_command
 from mbti_core.training import mft
 from mbti_core.types import TYPE_INDEX
-from tests.mft_helpers import (
+from tests.support.mft_helpers import (
     CLASS_TEXTS, TYPE_WORDS, build_encoder_dir, build_tokenizer, class_frame, loop_config, masked_rows, new_model,
     write_seed_study,
 )

@@ -66,7 +66,7 @@ def test_reliability_command_on_a_small_data_directory(tmp_path, monkeypatch):
     import json
 
     from mbti_core import cli
-    from tests.random_checkpoints import build_random_checkpoints
+    from tests.support.random_checkpoints import build_random_checkpoints
     from tests.test_phases import make_fake_data_dir
 
     data = make_fake_data_dir(tmp_path / "data")

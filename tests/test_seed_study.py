@@ -17,7 +17,7 @@ from mbti_core import type_effect
 from mbti_core.data import seed_study
 from mbti_core.training.type_head import fit_type_head
 from mbti_core.types import TYPES
-from tests.mft_helpers import build_encoder_dir, build_tokenizer, masked_rows, new_model, study_masked_frame
+from tests.support.mft_helpers import build_encoder_dir, build_tokenizer, masked_rows, new_model, study_masked_frame
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -165,7 +165,7 @@ def test_type_effect_command_on_a_saved_checkpoint(encoder_dir, tokenizer, tmp_p
     model = new_model(encoder_dir, with_type_mlm=True)
     checkpoint = model.save_pretrained(tmp_path / "mft", tokenizer=tokenizer)
     data_dir = tmp_path / "data"
-    from tests.mft_helpers import write_seed_study
+    from tests.support.mft_helpers import write_seed_study
 
     write_seed_study(data_dir)
     other = tmp_path / "other.csv"
@@ -205,7 +205,7 @@ def test_refitting_a_checkpoints_type_head_keeps_its_encoder_and_classifier(enco
 
     from mbti_core.modeling import CLASSIFIER_WEIGHTS_NAME, MBTIModel
     from mbti_core.training.type_head import refit_checkpoint
-    from tests.mft_helpers import write_seed_study
+    from tests.support.mft_helpers import write_seed_study
 
     source = new_model(encoder_dir, with_type_mlm=True).save_pretrained(tmp_path / "mft", tokenizer=tokenizer)
     data_dir = tmp_path / "data"

@@ -1,6 +1,6 @@
 """Untrained tiny MFT and FT checkpoints (random 2-layer, hidden-32 ELECTRA + the real heads), saved and
 loaded through the shipping code: for tests that check plumbing (Gradio API, batch scoring, explanations)
-against the Predictor's own outputs, where training (tests/app_checkpoints.py) would only cost time.
+against the Predictor's own outputs, where training (tests/support/app_checkpoints.py) would only cost time.
 
 Layout: ``root/mft`` (with the type-conditioned MLM head) and ``root/ft`` (without): point
 ``MBTI_CHECKPOINT_DIR`` at ``root``.
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script
 
 
 def build_random_checkpoints(root: str | Path, max_length: int = 64) -> dict[str, Path]:

@@ -1,8 +1,8 @@
 """Drive the real app in a real browser: ``streamlit run app.py`` as a subprocess + Playwright on Debian's
 chromium (never a downloaded browser). Used by ``tests/test_browser.py`` and, as a benchmark command::
 
-    .venv/bin/python -m tests.browser_timing                      # shipped checkpoints/ (tiny ones if absent)
-    .venv/bin/python -m tests.browser_timing --checkpoint-dir DIR --repeats 10
+    .venv/bin/python -m tests.support.browser_timing                      # shipped checkpoints/ (tiny ones if absent)
+    .venv/bin/python -m tests.support.browser_timing --checkpoint-dir DIR --repeats 10
 
 It prints the cold start (server process start -> first prediction rendered in the page, with the steps in
 between) and the end-to-end latency of later predictions (Enter pressed -> new result rendered and the script
@@ -24,7 +24,7 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -217,7 +217,7 @@ def run_session(checkpoint_dir: Path, reports_dir: Path | None = None, screensho
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.browser_timing", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tests.support.browser_timing", description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkpoint-dir", default=None, help="folder with mft/ and ft/ (default: checkpoints/ "
                         "if it holds both, else tiny models trained now in a temporary folder)")
     parser.add_argument("--reports-dir", default=None, help="folder with mft_vs_ft.json (default reports/)")
@@ -231,7 +231,7 @@ def main(argv=None) -> int:
     reports_dir = Path(args.reports_dir) if args.reports_dir else None
     with tempfile.TemporaryDirectory() as tmp:
         if not ((checkpoint_dir / "mft").is_dir() and (checkpoint_dir / "ft").is_dir()):
-            from tests.app_checkpoints import build_tiny_checkpoints
+            from tests.support.app_checkpoints import build_tiny_checkpoints
 
             print(f"no checkpoints in {checkpoint_dir}: training tiny ones in {tmp} …", file=sys.stderr)
             built = build_tiny_checkpoints(tmp)

@@ -2,7 +2,7 @@
 for the app tests (AppTest and the real browser) and the timing command.
 
 Nothing here is faked: ``mbti_core.training.mft.run_seed`` trains a random 2-layer, hidden-32 encoder on the
-toy data of ``tests/mft_helpers.py`` (phases 1-2-3 for MFT, phase 3 for FT, a few seconds on CPU) and
+toy data of ``tests/support/mft_helpers.py`` (phases 1-2-3 for MFT, phase 3 for FT, a few seconds on CPU) and
 ``mft.write_outputs`` ships the checkpoints and writes the JSON exactly as ``train.py mft|ft`` does.
 
 Layout under ``root``::
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script
 
 
 def _toy_data() -> tuple[dict[str, pd.DataFrame], pd.DataFrame, list[dict]]:

@@ -16,7 +16,7 @@ are scripted under the key ``"generate:TYPE"`` (also the recorded "sentence"); t
 (``content``, ``status`` and ``delay`` work as above).
 
 Every request is recorded (sentence, status sent, Authorization header, JSON body) for assertions.
-Run standalone for manual tests: ``python tests/openai_stub_server.py --port 8011 --delay 0.2``.
+Run standalone for manual tests: ``python tests/support/openai_stub_server.py --port 8011 --delay 0.2``.
 """
 from __future__ import annotations
 
