@@ -239,7 +239,7 @@ def test_shipped_checkpoints_carry_a_working_export(mode):
 @pytest.fixture(scope="module")
 def sentiment_folder(tmp_path_factory, tiny_encoder_dirs):
     """The tiny trained sentiment checkpoint of the study tests (train.py nsmc exports it when it ships it)."""
-    from tests import study_helpers
+    from tests.support import study_helpers
 
     return study_helpers.tiny_sentiment_setup(tmp_path_factory, tiny_encoder_dirs["electra"])["sentiment"]
 

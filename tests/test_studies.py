@@ -17,7 +17,7 @@ from mbti_core.heads_config import SENTIMENT_CONFIG_NAME, is_sentiment_checkpoin
 from mbti_core.sentiment import SentimentPredictor
 from mbti_core.studies import embeddings, features, nsmc_scaling, probing
 from mbti_core.types import AXES
-from tests import study_helpers
+from tests.support import study_helpers
 
 STUDY_COMMANDS = {
     "evaluate": cli.COMMANDS["evaluate"], "predict": cli.COMMANDS["predict"],

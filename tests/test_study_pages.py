@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from mbti_core.onnx_predictor import load_sentiment_predictor
 from mbti_core.studies import embeddings, features, nsmc_scaling, probing
-from tests import study_helpers
+from tests.support import study_helpers
 from tests.support.apptest_helpers import chart, texts
 
 APP = str(Path(__file__).resolve().parent.parent / "navigation.py")

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script
 
 
 def _toy_data() -> tuple[dict[str, pd.DataFrame], pd.DataFrame, list[dict]]:
-    from tests import mft_helpers
+    from tests.support import mft_helpers
 
     frame = mft_helpers.class_frame(repeats=2)
     # Writer-disjoint toy splits: train writers "-0", evaluation writers "-1" (both types in each).
@@ -40,7 +40,7 @@ def _toy_data() -> tuple[dict[str, pd.DataFrame], pd.DataFrame, list[dict]]:
 def build_tiny_checkpoints(root: str | Path, seeds=(0, 1)) -> dict[str, Path]:
     """Train tiny MFT and FT models (``seeds`` each) and ship them under ``root``; returns the folders."""
     from mbti_core.training import mft
-    from tests import mft_helpers
+    from tests.support import mft_helpers
 
     root = Path(root)
     base = mft_helpers.build_encoder_dir(root / "base", "electra")

@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script
 
 
 def build_random_checkpoints(root: str | Path, max_length: int = 64) -> dict[str, Path]:
-    from tests import mft_helpers
+    from tests.support import mft_helpers
 
     root = Path(root)
     tokenizer = mft_helpers.build_tokenizer()
