@@ -786,11 +786,18 @@ def close_call_note(result: dict, thresholds, reliability: dict | None) -> str |
     close = close_call_axes(result, thresholds, margin)
     if not close:
         return None
-    rates = [reliability["axes"][a.replace("/", "")]["close_calls"]["accuracy"] for a in close]
-    rates = [r for r in rates if r is not None]
-    measured = (f" 이런 애매한 판정은 미리 떼어 둔 글에서 {percent(min(rates), 0)}–{percent(max(rates), 0)}만 맞았어요. / "
-                f"On held-out comments such calls were right only {percent(min(rates), 0)}–{percent(max(rates), 0)} "
-                "of the time (a coin flip is 50%)." if rates else "")
+    calls = [reliability["axes"][a.replace("/", "")]["close_calls"] for a in close]
+    rates = [c["accuracy"] for c in calls if c["accuracy"] is not None]
+    others = [c["accuracy_otherwise"] for c in calls if c["accuracy_otherwise"] is not None]
+
+    def span(values: list[float]) -> str:
+        low, high = percent(min(values), 0), percent(max(values), 0)
+        return low if low == high else f"{low}–{high}"
+
+    measured = (f" 미리 떼어 둔 글에서 이런 판정은 {span(rates)} 맞았어요 (동전 던지기 50%"
+                + (f", 나머지 판정 {span(others)}" if others else "") + f"). / On held-out comments such calls were right "
+                f"{span(rates)} of the time (a coin flip: 50%" + (f"; other calls {span(others)}" if others else "") + ")."
+                if rates else "")
     return (f"{CLOSE_CALL_LABEL}: {', '.join(close)} — 결정선에서 {100 * margin:.0f}%p 안쪽이에요. / within "
             f"{100 * margin:.0f} points of the decision line.{measured}")
 

@@ -192,7 +192,7 @@ def test_reliability_helpers_read_the_measured_figures(tmp_path, monkeypatch):
     assert reliability["type_accuracy"] == 1.0 and s.load_reliability("ft", tmp_path / "reports" / "reliability.json") is None
     result = {"axes": {"EI": 0.52, "SN": 0.49, "TF": 0.9, "JP": 0.1}}
     note = s.close_call_note(result, [0.5] * 4, reliability)
-    assert note.startswith("애매함 · close call: E/I, S/N") and "right only 100%–100%" in note
+    assert note.startswith("애매함 · close call: E/I, S/N") and "were right 100% of the time (a coin flip: 50%" in note
     assert s.close_call_note({"axes": {"EI": 0.9, "SN": 0.1, "TF": 0.9, "JP": 0.1}}, [0.5] * 4, reliability) is None
     lines = s.reliability_lines(reliability)
     assert "E/I 100%" in lines[1] and "exact type: 100.0%" in lines[2] and "chance 6.25%" in lines[2]
