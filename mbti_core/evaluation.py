@@ -22,6 +22,25 @@ def _as_thresholds(thresholds) -> np.ndarray:
     return np.broadcast_to(np.asarray(thresholds, dtype=np.float64), (len(AXES),))
 
 
+def expected_calibration_error(y_true, probs, bins: int = 10) -> float:
+    """ECE of one axis: P(first letter) in ``bins`` equal-width bins, the |mean probability - observed share of the
+    first letter| of each bin weighted by its size."""
+    y_true, probs = np.asarray(y_true, dtype=np.float64), np.asarray(probs, dtype=np.float64)
+    index = np.clip((probs * bins).astype(int), 0, bins - 1)
+    return float(sum(abs(probs[index == b].mean() - y_true[index == b].mean()) * (index == b).sum()
+                     for b in range(bins) if (index == b).any()) / max(len(y_true), 1))
+
+
+def calibration(y_true, probs, writers=None) -> dict:
+    """ECE per axis (10 bins) for comments, and for writers (mean log-odds of their comments) when given."""
+    y_true, probs = np.asarray(y_true), np.asarray(probs, dtype=np.float64)
+    out = {"bins": 10, "comment": {axis: expected_calibration_error(y_true[:, i], probs[:, i]) for i, axis in enumerate(AXES)}}
+    if writers is not None:
+        _, truth, pooled = writer_level(writers, y_true, probs)
+        out["writer"] = {axis: expected_calibration_error(truth[:, i], pooled[:, i]) for i, axis in enumerate(AXES)}
+    return out
+
+
 def bce_loss(y_true, probs) -> float:
     """Mean binary cross-entropy over the four axes."""
     from sklearn.metrics import log_loss

@@ -84,3 +84,17 @@ def test_writer_thresholds_are_tuned_on_pooled_log_odds():
     assert all(0.56 <= t <= 0.61 for t in thresholds)
     _, truth, pooled = evaluation.writer_level(frame["writer"].to_numpy(), evaluation.type_labels(frame["type"]), probs)
     assert axis_metrics(truth, pooled, thresholds)["mean_macro_f1"] == 1.0 > axis_metrics(truth, pooled)["mean_macro_f1"]
+
+
+def test_expected_calibration_error_and_the_calibration_block():
+    from mbti_core import evaluation
+
+    y = np.array([1, 0, 1, 1, 0, 0, 1, 0])
+    p = np.array([0.9, 0.1, 0.8, 0.6, 0.4, 0.2, 0.65, 0.35])
+    # bins: 0.1 -> [0]; 0.2 -> [0]; 0.35 -> [0]; 0.4 -> [0]; 0.6 and 0.65 -> [1, 1]; 0.8 -> [1]; 0.9 -> [1]
+    expected = (0.1 + 0.2 + 0.35 + 0.4 + abs(0.625 - 1) * 2 + 0.2 + 0.1) / 8
+    assert evaluation.expected_calibration_error(y, p) == pytest.approx(expected)
+    assert evaluation.expected_calibration_error(np.array([1, 0]), np.array([0.55, 0.55])) == pytest.approx(0.05)
+    y4, p4 = np.stack([y] * 4, axis=1), np.stack([p] * 4, axis=1)
+    block = evaluation.calibration(y4, p4, writers=np.array(["a", "a", "b", "b", "c", "c", "d", "d"]))
+    assert block["comment"]["EI"] == pytest.approx(expected) and set(block["writer"]) == {"EI", "SN", "TF", "JP"}

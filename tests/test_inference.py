@@ -281,6 +281,8 @@ def test_cli_evaluate_raw_comments_file(checkpoints, tmp_path):
     assert result["labelled_rows"] == 36 and result["writers"] == 12
     metrics = result["metrics"]
     assert metrics["n"] == 36 and metrics["writer_level"]["n"] == 12 and "confusion" in metrics["axes"]["EI"]
+    assert set(result["calibration"]["comment"]) == set(result["calibration"]["writer"]) == {"EI", "SN", "TF", "JP"}
+    assert all(0 <= ece <= 1 for level in ("comment", "writer") for ece in result["calibration"][level].values())
 
 def test_cli_evaluate_malformed_file(checkpoints, tmp_path, capsys):
     bad = tmp_path / "bad.csv"

@@ -37,7 +37,8 @@ def main(args) -> int:
         emit(evaluate_nsmc(args.checkpoint, args.nsmc, batch_size=args.batch_size, limit=args.limit))
         return 0
     from mbti_core.data.cafe import read_comments_file
-    from mbti_core.evaluation import classification_metrics, sigmoid
+    from mbti_core.evaluation import calibration, classification_metrics, sigmoid
+    from mbti_core.types import type_labels
 
     try:
         table = read_comments_file(args.cafe_comments)
@@ -56,6 +57,7 @@ def main(args) -> int:
         "rows_after_cleaning": int(len(table)), "labelled_rows": int(len(rows)),
         "writers": int(rows["writer"].nunique()), "truncated_texts": int(sum(truncated)),
         "metrics": classification_metrics(rows, probs, thresholds=predictor.thresholds),
+        "calibration": calibration(type_labels(rows["type"].tolist()), probs, rows["writer"].to_numpy()),
     })
     return 0
 

@@ -62,7 +62,7 @@ def axis_reliability(y_true: np.ndarray, p_first: np.ndarray, threshold: float) 
         if inside.any():
             bins.append({"bin": b, "n": int(inside.sum()), "mean_p": float(p_first[inside].mean()),
                          "observed": float((y_true[inside] == 1).mean())})
-    ece = sum(abs(b["mean_p"] - b["observed"]) * b["n"] for b in bins) / len(y_true)
+    ece = evaluation.expected_calibration_error(y_true, p_first, RELIABILITY_BINS)
     close = np.abs(p_first - threshold) < CLOSE_MARGIN
     return {
         "threshold": float(threshold), "n": int(len(y_true)), "accuracy": float(correct.mean()),
