@@ -84,3 +84,17 @@ def test_reliability_command_on_a_small_data_directory(tmp_path, monkeypatch):
     assert set(curve) == {"mft", "ft", "tfidf_lr"}
     assert [p["messages"] for p in curve["tfidf_lr"]["points"]] == [p["messages"] for p in curve["mft"]["points"]]
     assert cli.main(["reliability", "--checkpoint", "mft", "--output", str(output)]) == 2  # not NAME=DIR
+
+
+def test_sources_inside_the_project_are_recorded_relative_and_match_on_another_machine(tmp_path, monkeypatch):
+    from mbti_core import app_support, settings
+    from mbti_core.studies.reliability import project_relative
+
+    assert project_relative(settings.PROJECT_ROOT / "checkpoints" / "mft") == "checkpoints/mft"
+    assert project_relative(tmp_path / "elsewhere") == str(tmp_path / "elsewhere")
+    report = tmp_path / "reliability.json"
+    entry = {"source": "checkpoints/mft", "axes": {"EI": {}}, "n": 1}
+    report.write_text(__import__("json").dumps({"checkpoints": {"mft": entry}}))
+    monkeypatch.delenv("MBTI_CHECKPOINT_DIR", raising=False)
+    monkeypatch.delenv("MBTI_MFT_CHECKPOINT", raising=False)
+    assert app_support.load_reliability("mft", report) is not None  # the shipped folder, wherever the project lives
