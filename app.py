@@ -1,4 +1,4 @@
-"""The MBTI-ko demo: `streamlit run app.py`. Pages: navigation.py and pages/ (all logic in mbti_core).
+"""The MBTI-ko demo: `streamlit run app.py`. Pages: navigation.py and app_pages/ (all logic in mbti_core).
 
 An `st.App` so that model loading starts when the server starts, before any browser connects: the page modules
 are imported, then both models, in a background thread (through onnxruntime when the checkpoints carry an
@@ -16,9 +16,9 @@ ROOT = Path(__file__).resolve().parent
 
 def _preload() -> None:
     import pandas  # noqa: F401  what the first page imports comes first: it must not wait behind the models
-    import pages.common
+    import app_pages.common
 
-    pages.common.start_warm_up()
+    app_pages.common.start_warm_up()
 
 
 @asynccontextmanager

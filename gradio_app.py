@@ -145,7 +145,7 @@ def predict_view(text: str, model: str):
     result = predict(text, model)
     predictor = get_predictor(model)
     reliability = load_reliability(model)
-    notes = [note for note in (close_call_note(result, predictor.thresholds, reliability),
+    notes = [note for note in (close_call_note(result, reliability),
                                short_message_note(result["text"], reliability)) if note]
     headline = (f"## {result['type']}\n"
                 + " · ".join(f"{r['first']} {percent(r['p_first'])} / {r['second']} {percent(r['p_second'])}"
@@ -158,7 +158,7 @@ def predict_view(text: str, model: str):
                 + f"\n\n*{example_agreement_line(example_agreement(predictor))}*")
     axis_labels = [{LETTER_NAMES[r["first"]]: r["p_first"], LETTER_NAMES[r["second"]]: r["p_second"]}
                    for r in axis_rows(result)]
-    return (headline, *axis_labels, axis_bars(result, predictor.thresholds), result["types"])
+    return (headline, *axis_labels, axis_bars(result), result["types"])
 
 
 def explain_view(text: str, model: str) -> str:

@@ -5,23 +5,12 @@
   mft       MLM Fine Tuning: phases 1 -> 2 -> 3 -> checkpoints/mft
   ft        plain fine-tuning: phase 3 only -> checkpoints/ft
   type-head re-fit a checkpoint's type-conditioned head on its frozen encoder
+  calibrate fit a checkpoint's calibrated probabilities (what the app shows; 50% is the decision)
   nsmc-scaling  the NSMC data-size study (10k..50k reviews) -> reports/nsmc_scaling.json
 """
 import sys
 
-from mbti_core.cli import main
-
-COMMANDS = {
-    "pretrain": ("mbti_core.training.pretrain", "pretrain the Korean encoder and write checkpoints/base"),
-    "nsmc": ("mbti_core.training.nsmc", "fine-tune an encoder on NSMC sentiment; test accuracy vs TF-IDF"),
-    "mft": ("mbti_core.training.mft", "MLM Fine Tuning: phases 1, 2 and 3 on one encoder"),
-    "ft": ("mbti_core.training.ft", "plain fine-tuning: phase 3 alone from the same base"),
-    "type-head": ("mbti_core.training.type_head",
-                  "re-fit a checkpoint's type-conditioned head on its frozen encoder (the study's persona sentences)"),
-    "writer-thresholds": ("mbti_core.training.writer_thresholds",
-                          "fit a checkpoint's thresholds for pooled (per-writer) predictions on validation writers"),
-    "nsmc-scaling": ("mbti_core.studies.nsmc_scaling", "NSMC data-size scaling study (10k..50k) beside the seed study's figures"),
-}
+from mbti_core.cli import TRAINING_COMMANDS, main
 
 if __name__ == "__main__":
-    sys.exit(main(commands=COMMANDS, prog="python train.py"))
+    sys.exit(main(commands=TRAINING_COMMANDS, prog="python train.py"))

@@ -25,10 +25,10 @@ def _layout(fig: go.Figure, height: int, **kwargs) -> go.Figure:
     return fig
 
 
-def axis_bars(result: dict, thresholds=(0.5, 0.5, 0.5, 0.5), title: str | None = None) -> go.Figure:
+def axis_bars(result: dict, title: str | None = None) -> go.Figure:
     """Four horizontal bars (E↔I, S↔N, T↔F, J↔P): the first letter's share from the left, the second's from
-    the right, each labelled with its percentage; a black tick marks each axis' decision threshold on P(first
-    letter) (the type takes the first letter when its share reaches the tick)."""
+    the right, each labelled with its percentage; a black tick at 50%, the decision (the type takes the letter
+    whose bar crosses it)."""
     rows = axis_rows(result)
     labels = [row["title"] for row in rows]
     fig = go.Figure()
@@ -45,35 +45,35 @@ def axis_bars(result: dict, thresholds=(0.5, 0.5, 0.5, 0.5), title: str | None =
         hovertext=[LETTER_NAMES[r["second"]] for r in rows], hoverinfo="text+x",
     ))
     fig.add_trace(go.Scatter(
-        name="decision threshold", y=labels, x=[100 * float(t) for t in thresholds], mode="markers",
+        name="50%: the decision", y=labels, x=[50.0] * len(labels), mode="markers",
         marker=dict(symbol="line-ns", size=34, line=dict(width=3, color="#222")),
-        hovertemplate="threshold %{x:.0f}%<extra></extra>",
+        hovertemplate="50%<extra></extra>",
     ))
     fig.update_xaxes(range=[0, 100], ticksuffix="%", showgrid=False)
     fig.update_yaxes(autorange="reversed")
     return _layout(fig, 260, barmode="stack", showlegend=False, title=title, uniformtext=dict(minsize=11, mode="show"))
 
 
-def axis_bars_html(result: dict, thresholds=(0.5, 0.5, 0.5, 0.5), key: str | None = None) -> str:
+def axis_bars_html(result: dict, key: str | None = None) -> str:
     """The same four bars as ``axis_bars`` in plain HTML/CSS, for the page's first view of every prediction:
     they appear with the text, where a Plotly chart costs the browser ~90 ms per prediction and ~1.4 s for the
     first one on a 2-core machine (loading plotly.js). Each bar: the first letter's share from the left, the
-    second's from the right, the winner in bold, a black tick at the decision threshold. ``data-*``
+    second's from the right, the winner (above 50%) in bold, a black tick at 50%. ``data-*``
     attributes carry the exact probabilities (tests and scripts read them)."""
     rows = []
-    for row, threshold in zip(axis_rows(result), thresholds):
+    for row in axis_rows(result):
         first, second = 100 * row["p_first"], 100 * row["p_second"]
-        winner_first = row["p_first"] >= float(threshold)
+        winner_first = row["p_first"] >= 0.5
         rows.append(
             f"<div class='mbti-axis' data-axis='{row['axis']}' data-p-first='{row['p_first']:.6f}' "
-            f"data-threshold='{float(threshold):.6f}' style='display:flex;align-items:center;gap:.6rem;margin:.3rem 0'>"
+            f"style='display:flex;align-items:center;gap:.6rem;margin:.3rem 0'>"
             f"<span class='mbti-bar-text' title='{LETTER_NAMES[row['first']]}' style='width:5.6rem;text-align:right;"
             f"color:{FIRST_COLOUR};font-weight:{800 if winner_first else 400}'>{row['first']} {first:.1f}%</span>"
             f"<div style='position:relative;flex:1;height:1.35rem;border-radius:.35rem;overflow:hidden;display:flex'>"
             f"<div style='width:{first:.3f}%;background:{FIRST_COLOUR}'></div>"
             f"<div style='width:{second:.3f}%;background:{SECOND_COLOUR}'></div>"
-            f"<div title='threshold {100 * float(threshold):.0f}%' style='position:absolute;top:0;bottom:0;"
-            f"left:calc({100 * float(threshold):.3f}% - 1.5px);width:3px;background:#222'></div></div>"
+            f"<div title='50%' style='position:absolute;top:0;bottom:0;left:calc(50% - 1.5px);width:3px;"
+            f"background:#222'></div></div>"
             f"<span class='mbti-bar-text' title='{LETTER_NAMES[row['second']]}' style='width:5.6rem;"
             f"color:{SECOND_COLOUR};font-weight:{400 if winner_first else 800}'>{row['second']} {second:.1f}%</span>"
             f"</div>"
@@ -97,11 +97,13 @@ def type_distribution(result: dict, k: int = 16, title: str | None = None) -> go
 
 
 def message_breakdown(messages: list[dict]) -> go.Figure:
-    """Chat-log mode: P(first letter) per message and axis as a heatmap (rows = messages)."""
+    """Chat-log mode: P(first letter) per message and axis as a heatmap (rows = messages), in the bars' colours:
+    the first letter's blue toward 100%, the second letter's orange toward 0%, white at 50%."""
     z = [[100 * m["axes"][axis] for axis in AXES] for m in messages]
     labels = [f"{i + 1}. {m['text'][:18]}{'…' if len(m['text']) > 18 else ''}" for i, m in enumerate(messages)]
     fig = go.Figure(go.Heatmap(
-        z=z, x=[f"P({a[0]}) vs {a[1]}" for a in AXES], y=labels, zmin=0, zmax=100, colorscale="RdBu_r",
+        z=z, x=[f"P({a[0]}) vs {a[1]}" for a in AXES], y=labels, zmin=0, zmax=100,
+        colorscale=[[0.0, SECOND_COLOUR], [0.5, "#FFFFFF"], [1.0, FIRST_COLOUR]],
         text=[[f"{v:.0f}%" for v in row] for row in z], texttemplate="%{text}", colorbar=dict(ticksuffix="%"),
     ))
     fig.update_yaxes(autorange="reversed")
@@ -159,8 +161,10 @@ def training_curves(curves: dict[str, dict]) -> go.Figure:
               "phase3": "phase 3 · community posts"}
     fig = make_subplots(rows=1, cols=3, subplot_titles=[titles[p] for p in phases], horizontal_spacing=0.07)
     in_legend: set[str] = set()  # each line once in the legend, however many panels it appears in
+    dashes, symbols = ("solid", "dash", "dashdot", "longdash"), ("diamond", "circle", "square", "triangle-up")
     for mode in ("mft", "ft"):
-        for seed, by_phase in sorted((curves.get(mode) or {}).items()):
+        for index, (seed, by_phase) in enumerate(sorted((curves.get(mode) or {}).items())):
+            dash, symbol = dashes[index % len(dashes)], symbols[index % len(symbols)]  # seeds told apart
             for col, phase in enumerate(phases, start=1):
                 rows = by_phase.get(phase) or []
                 steps = [s for row in rows for s in row.get("steps", [])]
@@ -168,7 +172,8 @@ def training_curves(curves: dict[str, dict]) -> go.Figure:
                     name = f"{MODE_LABELS[mode]} {seed} train"
                     fig.add_trace(go.Scatter(
                         x=[s["step"] for s in steps], y=[s["loss"] for s in steps], mode="lines", name=name,
-                        line=dict(color=MODE_COLOURS[mode], width=1), legendgroup=name, showlegend=name not in in_legend,
+                        line=dict(color=MODE_COLOURS[mode], width=1, dash=dash), legendgroup=name,
+                        showlegend=name not in in_legend,
                     ), row=1, col=col)
                     in_legend.add(name)
                 val = [row for row in rows if "val_loss" in row]
@@ -176,7 +181,7 @@ def training_curves(curves: dict[str, dict]) -> go.Figure:
                     name = f"{MODE_LABELS[mode]} {seed} validation"
                     fig.add_trace(go.Scatter(
                         x=[row["global_step"] for row in val], y=[row["val_loss"] for row in val], mode="markers+lines",
-                        name=name, marker=dict(color=MODE_COLOURS[mode], symbol="diamond"),
+                        name=name, marker=dict(color=MODE_COLOURS[mode], symbol=symbol, size=8),
                         line=dict(dash="dot", color=MODE_COLOURS[mode]), legendgroup=name, showlegend=name not in in_legend,
                     ), row=1, col=col)
                     in_legend.add(name)
@@ -265,3 +270,27 @@ def writer_curve_figure(curve: dict) -> go.Figure:
                       annotation_text="우연 · chance", annotation_position="bottom right")
     fig.update_xaxes(type="log", title="작성자당 메시지 수 · messages per writer", tickvals=curve["messages"])
     return _layout(fig, 360, legend=dict(orientation="h", y=-0.3))
+
+
+def reliability_diagram(entry: dict, title: str | None = None) -> go.Figure:
+    """Is 60% really 60%? Per axis: the mean shown P(first letter) of each of 10 bins (x) against the share of
+    comments that really had the first letter (y), sized by how many comments fell in the bin; the diagonal is
+    perfect calibration (``reliability_bins`` of one checkpoint in reports/reliability.json)."""
+    fig = make_subplots(rows=1, cols=len(AXES), subplot_titles=[AXIS_TITLES.get(a, a) for a in AXES],
+                        shared_yaxes=True, horizontal_spacing=0.04)
+    for column, axis in enumerate(AXES, start=1):
+        bins = entry["axes"][axis]["reliability_bins"]
+        total = sum(b["n"] for b in bins) or 1
+        fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(color="#999", dash="dot", width=1),
+                                 hoverinfo="skip", showlegend=False), row=1, col=column)
+        fig.add_trace(go.Scatter(
+            x=[b["mean_p"] for b in bins], y=[b["observed"] for b in bins], mode="lines+markers",
+            marker=dict(color=FIRST_COLOUR, size=[6 + 30 * (b["n"] / total) ** 0.5 for b in bins]),
+            line=dict(color=FIRST_COLOUR), customdata=[b["n"] for b in bins], showlegend=False,
+            hovertemplate=f"P({axis[0]}) shown %{{x:.0%}} → really {axis[0]} %{{y:.0%}} (%{{customdata}} comments)"
+                          "<extra></extra>"), row=1, col=column)
+        fig.update_xaxes(range=[0, 1], tickformat=".0%", dtick=0.25, row=1, col=column)
+    fig.update_yaxes(range=[0, 1], tickformat=".0%", dtick=0.25)
+    fig.update_xaxes(title_text="보여 준 확률 · shown", row=1, col=1)
+    fig.update_yaxes(title_text="실제 비율 · observed", row=1, col=1)
+    return _layout(fig, 300, title=title)

@@ -56,13 +56,12 @@ EXAMPLE_MESSAGES = tuple(example.text for example in EXAMPLES)
 
 
 def example_agreement(predictor) -> list[dict]:
-    """For every example: the letter it was written for, the letter the model shows on that axis (at its
-    thresholds), and whether they agree. All examples, never a chosen few."""
+    """For every example: the letter it was written for, the letter the model shows on that axis (the one above
+    50%, as the headline), and whether they agree. All examples, never a chosen few."""
     results = predictor.predict(list(EXAMPLE_MESSAGES))
     rows = []
     for example, result in zip(EXAMPLES, results):
-        index = AXES.index(example.axis)
-        shown = example.axis[0] if result["axes"][example.axis] >= predictor.thresholds[index] else example.axis[1]
+        shown = result["type"][AXES.index(example.axis)]
         rows.append({"text": example.text, "written_as": example.letter, "persona": example.persona,
                      "model": shown, "agrees": shown == example.letter})
     return rows
@@ -772,18 +771,17 @@ def load_reliability(mode: str, path: str | Path | None = None) -> dict | None:
     return {**entry, "split_n": data.get("n"), "writers": data.get("writers")}
 
 
-def close_call_axes(result: dict, thresholds, margin: float) -> list[str]:
-    """The axes whose P(first letter) is within ``margin`` of the decision threshold, as "E/I"-style names."""
-    return [f"{axis[0]}/{axis[1]}" for axis, threshold in zip(AXES, thresholds)
-            if abs(float(result["axes"][axis]) - float(threshold)) < margin]
+def close_call_axes(result: dict, margin: float) -> list[str]:
+    """The axes whose P(first letter) is within ``margin`` of 50% (the decision), as "E/I"-style names."""
+    return [f"{axis[0]}/{axis[1]}" for axis in AXES if abs(float(result["axes"][axis]) - 0.5) < margin]
 
 
-def close_call_note(result: dict, thresholds, reliability: dict | None) -> str | None:
+def close_call_note(result: dict, reliability: dict | None) -> str | None:
     """One line marking the close calls of a prediction, with how often such calls were right on held-out text."""
     if not reliability:
         return None
     margin = next(iter(reliability["axes"].values()))["close_calls"]["margin"]
-    close = close_call_axes(result, thresholds, margin)
+    close = close_call_axes(result, margin)
     if not close:
         return None
     calls = [reliability["axes"][a.replace("/", "")]["close_calls"] for a in close]
@@ -844,6 +842,39 @@ def short_message_note(text: str, reliability: dict | None) -> str | None:
             + f". / A short message ({len(text)} characters): on held-out comments of {first['chars']} characters the "
             f"axes were right {percent(first['mean_axis_accuracy'], 0)} of the time on average"
             + (f" (longer comments: {percent(longer_acc, 0)})" if longer_acc else "") + ".")
+
+
+def calibration_rows(reliability: dict | None) -> list[dict]:
+    """The Results page's calibration table: per axis, the expected calibration error of the shown (calibrated)
+    probabilities and of the plain sigmoid, per comment and per writer, with 95% intervals over test writers."""
+    block = (reliability or {}).get("calibration")
+    if not isinstance(block, dict):
+        return []
+
+    def cell(entry: dict) -> str:
+        low, high = entry["interval"]
+        return f"{entry['ece']:.3f} ({low:.3f}–{high:.3f})"
+
+    return [{"axis": f"{axis[0]}/{axis[1]}",
+             "ECE per comment, shown": cell(block["comment"]["ece"][axis]),
+             "ECE per comment, plain sigmoid": cell(block["comment"]["ece_uncalibrated"][axis]),
+             "ECE per writer, shown": cell(block["writer"]["ece"][axis]),
+             "ECE per writer, plain sigmoid": cell(block["writer"]["ece_uncalibrated"][axis])}
+            for axis in AXES]
+
+
+def served_f1_line(reliability: dict | None) -> str | None:
+    """What the calibrated decision costs or gains in mean macro-F1 against the research thresholds (test split)."""
+    scores = ((reliability or {}).get("calibration") or {}).get("mean_macro_f1")
+    if not scores:
+        return None
+    served, research = scores["served"], scores["research_thresholds"]
+    return (f"앱의 판정(보정한 확률의 50%)으로 평균 macro-F1은 댓글 {served['comment']:.3f}, 작성자 {served['writer']:.3f}예요; "
+            f"검증셋으로 고른 임계값(연구용)으로는 {research['comment']:.3f}, {research['writer']:.3f}. / The app's decision "
+            f"(50% of the calibrated probability) scores mean macro-F1 {served['comment']:.3f} per comment and "
+            f"{served['writer']:.3f} per writer; the research thresholds tuned for macro-F1 on validation score "
+            f"{research['comment']:.3f} and {research['writer']:.3f}. Calibrated probabilities lean to each axis' "
+            f"commoner letter when the evidence is weak: honest percentages cost some macro-F1.")
 
 
 def load_writer_curve(path: str | Path | None = None) -> dict | None:

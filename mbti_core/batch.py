@@ -1,6 +1,6 @@
 """Batch scoring: a CSV / JSONL / text file of messages -> one row per message with its type and axis probabilities.
 
-Used by ``python -m mbti_core predict --input FILE --output preds.csv`` and the Streamlit page ``pages/batch.py``
+Used by ``python -m mbti_core predict --input FILE --output preds.csv`` and the Streamlit page ``app_pages/batch.py``
 (no UI here). The rules:
 
 - Limits: at most ``MAX_FILE_MB`` MB and ``MAX_ROWS`` rows (a class demo on a shared CPU; the CLI can raise
@@ -91,6 +91,7 @@ class BatchResult:
     column: str
     seconds: float
     inputs: pd.DataFrame | None = None  # the file's columns, indexed by row (kept in the output beside the scores)
+    logits: np.ndarray | None = None    # axis logits of the scored rows, in ``scored`` order (pooled per speaker)
 
     @property
     def n_rows(self) -> int:
@@ -120,24 +121,24 @@ class BatchResult:
         merged = frame.join(inputs, on="row")
         return merged[["row", *inputs.columns, *RESULT_COLUMNS[1:]]]
 
-    def by_speaker(self, speaker_column: str, thresholds) -> pd.DataFrame:
-        """One pooled prediction per speaker over their scored messages: the mean of each axis' log-odds (several
-        messages add up their evidence), typed at ``thresholds``; most messages first."""
-        from mbti_core.evaluation import sigmoid
+    def by_speaker(self, speaker_column: str, predictor) -> pd.DataFrame:
+        """One pooled prediction per speaker over their scored messages, as the chat-log mode makes it
+        (``predictor.pooled_probabilities``: the mean axis logit, then the pooled calibration; the type is each
+        axis' letter above 50%); most messages first."""
         from mbti_core.types import predicted_types
 
         if self.inputs is None or speaker_column not in self.inputs.columns:
             raise BatchInputError(f"no column {speaker_column!r} to pool by")
-        speakers = self.inputs[speaker_column].reindex(self.scored["row"]).fillna("").astype(str).to_numpy()
-        probs = np.clip(self.scored[list(PROB_COLUMNS)].to_numpy(dtype=np.float64), 1e-6, 1 - 1e-6)
-        log_odds = pd.DataFrame(np.log(probs / (1 - probs)), columns=list(PROB_COLUMNS))
-        log_odds["speaker"] = speakers
-        grouped = log_odds[log_odds["speaker"].str.strip() != ""].groupby("speaker", sort=False)
-        pooled = sigmoid(grouped[list(PROB_COLUMNS)].mean().to_numpy())
+        if self.logits is None or len(self.logits) != len(self.scored):
+            raise BatchInputError("this result holds no logits to pool (score it with score_table)")
+        speakers = self.inputs[speaker_column].reindex(self.scored["row"]).fillna("").astype(str).str.strip().to_numpy()
+        names = list(dict.fromkeys(name for name in speakers if name))  # first appearance order
+        pooled = np.array([predictor.pooled_probabilities(self.logits[speakers == name]) for name in names])
+        pooled = pooled.reshape(len(names), len(AXES))
         frame = pd.DataFrame(pooled, columns=list(PROB_COLUMNS))
-        frame.insert(0, "speaker", list(grouped.groups))
-        frame.insert(1, "messages", grouped.size().to_numpy())
-        frame.insert(2, "type", predicted_types(pooled, thresholds) if len(frame) else [])
+        frame.insert(0, "speaker", names)
+        frame.insert(1, "messages", [int((speakers == name).sum()) for name in names])
+        frame.insert(2, "type", predicted_types(pooled) if len(frame) else [])
         return frame.sort_values(["messages", "speaker"], ascending=[False, True], kind="stable").reset_index(drop=True)
 
     def to_csv_bytes(self) -> bytes:
@@ -338,15 +339,18 @@ def score_table(predictor, table: InputTable, column: str | None = None, batch_s
         if progress:
             progress(min(start + batch_size, len(texts)), len(texts))
     scored_rows = []
-    for i in np.flatnonzero(ok):
-        result = predictor._result(texts[i], logits[i])
+    probs = predictor.probabilities(logits) if len(texts) else np.zeros((0, len(AXES)))
+    kept = np.flatnonzero(ok)
+    for i in kept:
+        result = predictor._result(texts[i], probs[i])
         scored_rows.append({"row": rows[i], "text": texts[i], "type": result["type"],
                             **{name: result["axes"][axis] for name, axis in zip(PROB_COLUMNS, AXES)},
                             "truncated": bool(truncated[i])})
     scored = pd.DataFrame(scored_rows, columns=[c for c in RESULT_COLUMNS if c != "error"])
     failed_frame = pd.DataFrame(sorted(failed, key=lambda r: r["row"]), columns=["row", "text", "reason"])
+    order = np.argsort([rows[i] for i in kept], kind="stable")  # scored is sorted by row: logits follow
     return BatchResult(scored.sort_values("row").reset_index(drop=True), failed_frame, str(column),
-                       time.perf_counter() - started, table.frame)
+                       time.perf_counter() - started, table.frame, logits[kept[order]].astype(np.float64))
 
 
 def check_output_path(path: str | Path, source: str | Path | None = None) -> Path:

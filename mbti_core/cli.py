@@ -1,4 +1,7 @@
-"""`python -m mbti_core SUBCOMMAND`: each subcommand is a module with add_arguments(parser) and main(args)."""
+"""The one registry of commands and their one error handler.
+
+`python -m mbti_core SUBCOMMAND` (``COMMANDS``) and `python train.py SUBCOMMAND` (``TRAINING_COMMANDS``) are two
+doors onto it: each subcommand is a module with add_arguments(parser) and main(args)."""
 from __future__ import annotations
 
 import argparse
@@ -31,6 +34,19 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "probe": ("mbti_core.studies.probing", "per-layer linear probes (macro-F1) for sentiment and each MBTI axis"),
 }
 
+
+# `python train.py SUBCOMMAND` (or `accelerate launch train.py …`): the training door onto the same handler.
+TRAINING_COMMANDS: dict[str, tuple[str, str]] = {
+    "pretrain": ("mbti_core.training.pretrain", "pretrain the Korean encoder and write checkpoints/base"),
+    "nsmc": ("mbti_core.training.nsmc", "fine-tune an encoder on NSMC sentiment; test accuracy vs TF-IDF"),
+    "mft": ("mbti_core.training.mft", "MLM Fine Tuning: phases 1, 2 and 3 on one encoder"),
+    "ft": ("mbti_core.training.ft", "plain fine-tuning: phase 3 alone from the same base"),
+    "type-head": ("mbti_core.training.type_head",
+                  "re-fit a checkpoint's type-conditioned head on its frozen encoder (the study's persona sentences)"),
+    "calibrate": ("mbti_core.training.calibrate",
+                  "fit a checkpoint's calibrated probabilities (one message, and one writer's pooled messages)"),
+    "nsmc-scaling": ("mbti_core.studies.nsmc_scaling", "NSMC data-size scaling study (10k..50k) beside the seed study's figures"),
+}
 
 def build_parser(commands: dict[str, tuple[str, str]] = COMMANDS, prog: str = "python -m mbti_core",
                  description: str | None = None) -> argparse.ArgumentParser:

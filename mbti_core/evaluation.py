@@ -12,6 +12,8 @@ import pandas as pd
 
 from mbti_core.types import AXES, type_labels
 
+MESSAGE_COUNTS = (1, 2, 3, 5, 10, 20, 50)  # messages per writer: pooled calibration and the "how many" curve
+
 
 def sigmoid(x) -> np.ndarray:
     """The logistic function in float64 (axis logits -> probabilities of the first letter)."""
@@ -31,14 +33,189 @@ def expected_calibration_error(y_true, probs, bins: int = 10) -> float:
                      for b in range(bins) if (index == b).any()) / max(len(y_true), 1))
 
 
-def calibration(y_true, probs, writers=None) -> dict:
-    """ECE per axis (10 bins) for comments, and for writers (mean log-odds of their comments) when given."""
-    y_true, probs = np.asarray(y_true), np.asarray(probs, dtype=np.float64)
-    out = {"bins": 10, "comment": {axis: expected_calibration_error(y_true[:, i], probs[:, i]) for i, axis in enumerate(AXES)}}
-    if writers is not None:
-        _, truth, pooled = writer_level(writers, y_true, probs)
-        out["writer"] = {axis: expected_calibration_error(truth[:, i], pooled[:, i]) for i, axis in enumerate(AXES)}
+def writer_counts(writers) -> np.ndarray:
+    """Texts per writer, in ``writer_logits``' order (sorted writer ids)."""
+    return pd.Series(np.asarray(writers)).value_counts().sort_index().to_numpy()
+
+
+def served_probabilities(frame: pd.DataFrame, logits, calibration=None, writer_calibration=None) -> dict:
+    """What the app shows for a frame with ``type`` and ``writer`` columns: per comment, the calibrated
+    P(first letter); per writer, their mean logit through the pooled calibration. ``{"comment": (y [N, 4], probs),
+    "writer": (y [W, 4], probs)}``; each calibration None = the plain sigmoid."""
+    y_true = type_labels(frame["type"].tolist())
+    writers = frame["writer"].to_numpy()
+    _, writer_y, pooled = writer_logits(writers, y_true, logits)
+    return {"comment": (y_true, sigmoid(apply_calibration(logits, calibration))),
+            "writer": (writer_y, sigmoid(apply_writer_calibration(pooled, writer_counts(writers), writer_calibration)))}
+
+
+def served_metrics(frame: pd.DataFrame, logits, calibration=None, writer_calibration=None) -> dict:
+    """``axis_metrics`` of the served decision (each letter above 50% of the calibrated probability), per comment
+    and, under ``writer_level``, per writer (``served_probabilities``)."""
+    served = served_probabilities(frame, logits, calibration, writer_calibration)
+    metrics = axis_metrics(*served["comment"])
+    metrics["writer_level"] = axis_metrics(*served["writer"])
+    return metrics
+
+
+def calibration_errors(frame: pd.DataFrame, logits, calibration=None, writer_calibration=None, bins: int = 10) -> dict:
+    """ECE per axis (``bins`` bins) of the served probabilities, per comment and per writer, beside the same for
+    the uncalibrated sigmoid: ``{"bins", "comment": {"ece", "ece_uncalibrated"}, "writer": {...}}``."""
+    after = served_probabilities(frame, logits, calibration, writer_calibration)
+    before = served_probabilities(frame, logits)
+    out: dict = {"bins": bins}
+    for level in ("comment", "writer"):
+        out[level] = {name: {axis: expected_calibration_error(y[:, i], p[:, i], bins) for i, axis in enumerate(AXES)}
+                      for name, (y, p) in (("ece", after[level]), ("ece_uncalibrated", before[level]))}
     return out
+
+
+def writer_balanced_weights(writers) -> np.ndarray:
+    """1 / (the writer's number of texts) per text: each writer weighs the same in a fit, however much they post."""
+    writers = pd.Series(np.asarray(writers))
+    return 1.0 / writers.map(writers.value_counts()).to_numpy(dtype=np.float64)
+
+
+def _slope(logits, y_true, sample_weight=None) -> float:
+    """The slope of a logistic regression of the label on one logit (intercept free, no penalty to speak of)."""
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=1e6, max_iter=1000)
+    model.fit(np.asarray(logits, dtype=np.float64).reshape(-1, 1), np.asarray(y_true).astype(int),
+              sample_weight=sample_weight)
+    return float(model.coef_[0, 0])
+
+
+def _bias_for_share(logits, scale: float, share: float) -> float:
+    """The bias b with mean(sigmoid(scale * logits + b)) == share (bisection: the mean rises with b)."""
+    logits = np.asarray(logits, dtype=np.float64)
+    low, high = -20.0, 20.0
+    for _ in range(100):
+        middle = (low + high) / 2
+        if sigmoid(scale * logits + middle).mean() < share:
+            low = middle
+        else:
+            high = middle
+    return (low + high) / 2
+
+
+def fit_calibration(fit_logits, fit_y, prior_logits, prior_y, fit_weights=None) -> list[list[float]]:
+    """Per-axis Platt scaling ``p = sigmoid(scale * logit + bias)``, fitted in two parts.
+
+    - ``scale`` (how confident to be) from held-out data (``fit_*``: validation texts or writers), by logistic
+      regression, optionally with ``fit_weights`` (``writer_balanced_weights``: no prolific writer decides it).
+    - ``bias`` (how common each letter is) so that the mean calibrated probability over ``prior_*`` (the much
+      larger training split) equals its share of the first letter: the validation split's letter shares are a
+      small sample of writers and differ from the training split's by up to 0.2.
+
+    Returns ``[[scale, bias]] * 4``; ``apply_calibration`` uses it, and 50% of the result is the decision.
+    """
+    fit_logits, fit_y = np.asarray(fit_logits, dtype=np.float64), np.asarray(fit_y).astype(int)
+    prior_logits, prior_y = np.asarray(prior_logits, dtype=np.float64), np.asarray(prior_y).astype(int)
+    out = []
+    for axis in range(len(AXES)):
+        scale = _slope(fit_logits[:, axis], fit_y[:, axis], fit_weights)
+        if not scale > 0:  # no signal on this axis: keep the model's own spread rather than flip or flatten it
+            scale = 1.0
+        out.append([scale, _bias_for_share(prior_logits[:, axis], scale, float(prior_y[:, axis].mean()))])
+    return out
+
+
+def apply_calibration(logits, calibration) -> np.ndarray:
+    """Calibrated log-odds ``scale * logit + bias`` per axis (``calibration`` None: the logits unchanged)."""
+    logits = np.asarray(logits, dtype=np.float64)
+    if calibration is None:
+        return logits
+    parameters = np.asarray(calibration, dtype=np.float64)
+    return logits * parameters[:, 0] + parameters[:, 1]
+
+
+def message_draws(writers, counts=MESSAGE_COUNTS, seed: int = 0) -> dict[int, list[np.ndarray]]:
+    """For each k, one random draw of k row indices per writer who has at least k rows (the same draws for every
+    model, so their curves compare like for like)."""
+    rng = np.random.default_rng(seed)
+    rows_of: dict = {}
+    for index, writer in enumerate(np.asarray(writers)):
+        rows_of.setdefault(writer, []).append(index)
+    return {k: [rng.choice(rows, size=k, replace=False) for rows in rows_of.values() if len(rows) >= k]
+            for k in counts}
+
+
+def pooled_features(mean_logits, counts) -> np.ndarray:
+    """[W, 4, 3]: for each writer and axis, the mean logit m, m * ln(n) and ln(n) of n messages."""
+    mean_logits = np.asarray(mean_logits, dtype=np.float64)
+    log_n = np.log(np.asarray(counts, dtype=np.float64)).reshape(-1, 1)
+    return np.stack([mean_logits, mean_logits * log_n, np.broadcast_to(log_n, mean_logits.shape)], axis=-1)
+
+
+def apply_writer_calibration(mean_logits, counts, calibration) -> np.ndarray:
+    """Calibrated log-odds of pooled predictions, ``a*m + c*m*ln(n) + d*ln(n) + b`` per axis for the mean logit m
+    of n messages (``calibration`` [[a, c, d, b]] * 4; None: m unchanged)."""
+    mean_logits = np.asarray(mean_logits, dtype=np.float64)
+    if calibration is None:
+        return mean_logits
+    parameters = np.asarray(calibration, dtype=np.float64)
+    features = pooled_features(np.atleast_2d(mean_logits), np.atleast_1d(counts))
+    out = (features * parameters[:, :3]).sum(axis=-1) + parameters[:, 3]
+    return out.reshape(mean_logits.shape)
+
+
+def fit_writer_calibration(validation: pd.DataFrame, validation_logits, train: pd.DataFrame, train_logits,
+                           counts=MESSAGE_COUNTS, draws: int = 3) -> list[list[float]]:
+    """Per-axis calibration of pooled predictions (``apply_writer_calibration``): how much the mean logit of n
+    messages should count grows with n, so confidence builds up as messages add evidence.
+
+    ``a, c, d`` by logistic regression on validation writers, each contributing random draws of k of their
+    messages for every k in ``counts`` (``draws`` different draws); ``b`` so that the mean calibrated probability
+    over the same kind of draws of *training* writers equals their share of the first letter (the letters' base
+    rates from the larger split, as ``fit_calibration``)."""
+    from sklearn.linear_model import LogisticRegression
+
+    def pooled(frame, logits, seeds):
+        logits, labels = np.asarray(logits, dtype=np.float64), type_labels(frame["type"].tolist())
+        rows = [g for seed in seeds for groups in message_draws(frame["writer"].to_numpy(), counts, seed).values()
+                for g in groups]
+        return (pooled_features(np.stack([logits[g].mean(axis=0) for g in rows]), [len(g) for g in rows]),
+                np.stack([labels[g[0]] for g in rows]))
+
+    fit_x, fit_y = pooled(validation, validation_logits, range(draws))
+    prior_x, prior_y = pooled(train, train_logits, [0])
+    out = []
+    for axis in range(len(AXES)):
+        model = LogisticRegression(C=1e6, max_iter=1000).fit(fit_x[:, axis], fit_y[:, axis])
+        weights = model.coef_[0]
+        if not weights[0] + weights[1] * np.log(max(counts)) > 0 or not weights[0] > 0:
+            weights = np.array([1.0, 0.0, 0.0])  # no usable signal: the plain mean logit
+        bias = _bias_for_share(prior_x[:, axis] @ weights, 1.0, float(prior_y[:, axis].mean()))
+        out.append([*map(float, weights), bias])
+    return out
+
+
+def writer_logits(writers, y_true, logits) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each writer's texts pooled by the mean of their axis logits: (writer ids, y_true [W, 4], logits [W, 4]);
+    ``writer_counts`` gives their numbers of texts in the same order."""
+    frame = pd.DataFrame(np.asarray(logits, dtype=np.float64), columns=list(AXES))
+    frame["writer"] = np.asarray(writers)
+    labels = pd.DataFrame(np.asarray(y_true), columns=[f"y_{a}" for a in AXES])
+    labels["writer"] = frame["writer"]
+    pooled = frame.groupby("writer", sort=True).mean()
+    truth = labels.groupby("writer", sort=True).first()
+    return pooled.index.to_numpy(), truth.to_numpy().astype(int), pooled.to_numpy()
+
+
+def fit_calibrations(train: pd.DataFrame, train_logits, validation: pd.DataFrame, validation_logits) -> dict:
+    """A checkpoint's two calibrations (``fit_calibration``) from frames with ``type`` and ``writer`` columns:
+
+    - ``calibration`` (one message): scale from validation comments, each writer weighing the same; bias from the
+      training split's comment shares;
+    - ``writer_calibration`` (the mean logit of n messages of one writer, ``fit_writer_calibration``): how its
+      weight grows with n from validation writers; bias from the training writers' shares.
+    """
+    train_y, validation_y = type_labels(train["type"].tolist()), type_labels(validation["type"].tolist())
+    comment = fit_calibration(validation_logits, validation_y, train_logits, train_y,
+                              writer_balanced_weights(validation["writer"].to_numpy()))
+    writer = fit_writer_calibration(validation, validation_logits, train, train_logits)
+    return {"calibration": comment, "writer_calibration": writer}
 
 
 def bce_loss(y_true, probs) -> float:
@@ -94,13 +271,8 @@ def writer_level(writers, y_true, probs) -> tuple[np.ndarray, np.ndarray, np.nda
     Returns (writer ids, y_true [W, 4], probs [W, 4]).
     """
     probs = np.clip(np.asarray(probs, dtype=np.float64), 1e-6, 1 - 1e-6)
-    frame = pd.DataFrame(np.log(probs / (1 - probs)), columns=list(AXES))
-    frame["writer"] = np.asarray(writers)
-    labels = pd.DataFrame(np.asarray(y_true), columns=[f"y_{a}" for a in AXES])
-    labels["writer"] = frame["writer"]
-    logits = frame.groupby("writer", sort=True).mean()
-    truth = labels.groupby("writer", sort=True).first()
-    return logits.index.to_numpy(), truth.to_numpy().astype(int), sigmoid(logits.to_numpy())
+    ids, truth, pooled = writer_logits(writers, y_true, np.log(probs / (1 - probs)))
+    return ids, truth, sigmoid(pooled)
 
 
 def tune_thresholds(y_true, probs, grid=np.linspace(0.2, 0.8, 61)) -> list[float]:
@@ -158,10 +330,3 @@ def classification_metrics(frame: pd.DataFrame, probs: np.ndarray, thresholds=0.
 def choose_thresholds(frame: pd.DataFrame, probs: np.ndarray) -> list[float]:
     """Per-axis thresholds maximising macro-F1 on a frame with a ``type`` column (validation, never test)."""
     return [float(t) for t in tune_thresholds(type_labels(frame["type"].tolist()), probs)]
-
-
-def choose_writer_thresholds(frame: pd.DataFrame, probs: np.ndarray) -> list[float]:
-    """Per-axis thresholds for pooled predictions: each writer's texts pooled by the mean of their log-odds (as
-    ``writer_level``), thresholds maximising writer-level macro-F1 (choose them on validation writers)."""
-    _, writer_truth, writer_probs = writer_level(frame["writer"].to_numpy(), type_labels(frame["type"].tolist()), probs)
-    return [float(t) for t in tune_thresholds(writer_truth, writer_probs)]

@@ -24,7 +24,7 @@ def is_sentiment_checkpoint(path) -> bool:
 
 @dataclass
 class HeadsConfig:
-    """Head sizes, which heads exist, max length and decision thresholds of one checkpoint."""
+    """Head sizes, which heads exist, max length, calibration and research thresholds of one checkpoint."""
 
     classifier_sizes: list[int] = field(default_factory=lambda: [512, 256, 128])
     classifier_dropout: float = 0.1
@@ -32,11 +32,15 @@ class HeadsConfig:
     type_vocab_bias: bool = False   # the type MLM head's per-type vocabulary bias (MFT on the study's data)
     num_types: int = len(TYPES)
     max_length: int = 128
-    # Decision thresholds per axis on P(first letter); tuned on validation when the run asks for it.
+    # Per-axis thresholds on the raw P(first letter) that maximise validation macro-F1: research metrics only
+    # (``evaluate`` reports them beside the served decision); the app decides at 50% of the calibrated probability.
     thresholds: list[float] = field(default_factory=lambda: [0.5, 0.5, 0.5, 0.5])
-    # Thresholds for a pooled prediction (mean axis log-odds of several messages of one writer), tuned on validation
-    # *writers*: pooled log-odds are spread differently from one comment's. None: the comment thresholds.
-    writer_thresholds: list[float] | None = None
+    # Platt scaling per axis, [[scale, bias]] * 4 on the axis logit (``evaluation.fit_calibration``): what the
+    # fronts show and decide at 50%. ``writer_calibration``, [[a, c, d, b]] * 4, is for the mean logit m of n
+    # messages of one writer: a*m + c*m*ln(n) + d*ln(n) + b (``evaluation.fit_writer_calibration``).
+    # None: the model's own sigmoid (of the mean logit).
+    calibration: list[list[float]] | None = None
+    writer_calibration: list[list[float]] | None = None
     has_classifier: bool = True
     has_type_mlm: bool = False
     axes: list[str] = field(default_factory=lambda: list(AXES))

@@ -44,7 +44,8 @@ class Predictor(BasePredictor):
         self.source = source
         self.max_length = int(model.heads_config.max_length)
         self.thresholds = list(model.heads_config.thresholds)
-        self.writer_thresholds = list(model.heads_config.writer_thresholds or model.heads_config.thresholds)
+        self.calibration = model.heads_config.calibration
+        self.writer_calibration = model.heads_config.writer_calibration
         self.vocab_size = int(model.word_embeddings.shape[0])
         self.load_seconds: float | None = None
 
@@ -150,7 +151,7 @@ class Predictor(BasePredictor):
         logits = logits.detach().float().cpu().numpy()
         keep = [i for i in range(len(ids)) if bool(varied[i])]
         tokens = self.tokenizer.convert_ids_to_tokens(ids)
-        result = self._result(text, logits[1])
+        result = self._result(text, self.probabilities(logits[1]))
         result.update(
             truncated=truncated, model_text=prepared,
             tokens=[{"token": self._display_token(tokens[i]), "start": int(offsets[i][0]), "end": int(offsets[i][1])}

@@ -84,7 +84,8 @@ class OnnxPredictor(BasePredictor):
         self.source = source or str(directory)
         self.max_length = int(heads.max_length)
         self.thresholds = list(heads.thresholds)
-        self.writer_thresholds = list(heads.writer_thresholds or heads.thresholds)
+        self.calibration = heads.calibration
+        self.writer_calibration = heads.writer_calibration
         self.vocab_size = int(json.loads((self.directory / "config.json").read_text(encoding="utf-8"))["vocab_size"])
         self.tokenizer = FastTokenizer.from_pretrained(self.directory)
         self._classifier = _session(self.directory / info["graphs"]["classifier"]["file"], threads)

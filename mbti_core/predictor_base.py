@@ -17,7 +17,7 @@ import numpy as np
 from mbti_core.data.mentions import mask_type_mentions
 from mbti_core.data.text import normalise_text
 from mbti_core.encoding import MASK, MAX_PIECES_PER_MASK, MaskedEncoding, encode_masked_text
-from mbti_core.evaluation import sigmoid
+from mbti_core.evaluation import apply_calibration, apply_writer_calibration, sigmoid
 from mbti_core.heads_config import HEADS_CONFIG_NAME
 from mbti_core.types import AXES, TYPE_INDEX, TYPES, normalise_type, predicted_types, type_probabilities
 
@@ -100,14 +100,20 @@ def _top(values: np.ndarray, k: int) -> np.ndarray:
 
 
 class BasePredictor:
-    """Subclasses set ``tokenizer``, ``max_length``, ``thresholds`` (and ``writer_thresholds`` for pooled
-    predictions), ``source``, ``vocab_size`` and
-    ``has_fill_mask``, and implement ``_axis_logits_batch`` and ``_mask_logits``."""
+    """Subclasses set ``tokenizer``, ``max_length``, ``calibration`` and ``writer_calibration`` (from
+    ``mbti_heads.json``), ``thresholds`` (research only), ``source``, ``vocab_size`` and ``has_fill_mask``, and
+    implement ``_axis_logits_batch`` and ``_mask_logits``.
+
+    What a user reads is one story: each axis' displayed probability is calibrated (``calibration`` for one
+    message, ``writer_calibration`` for several messages of one writer pooled), the letter shown is the one above
+    50%, and the 16 types are ranked by the product of those same probabilities, so the headline type is always
+    the first of them. ``thresholds`` (tuned on validation for macro-F1) only serve research metrics."""
 
     tokenizer = None
     max_length: int = 128
+    calibration: list[list[float]] | None = None
+    writer_calibration: list[list[float]] | None = None
     thresholds: list[float]
-    writer_thresholds: list[float]
     source: str = ""
     vocab_size: int = 0
     load_seconds: float | None = None
@@ -154,12 +160,26 @@ class BasePredictor:
                 truncated[i] = flag
         return logits, truncated, prepared
 
-    def _result(self, text: str, axis_logits: np.ndarray, thresholds=None) -> dict:
-        probs = sigmoid(axis_logits)
+    def probabilities(self, logits) -> np.ndarray:
+        """Displayed P(first letter) of one message from its axis logits ([4] or [n, 4]): calibrated, with 50% as
+        the decision."""
+        return sigmoid(apply_calibration(logits, self.calibration))
+
+    def pooled_probabilities(self, logits) -> np.ndarray:
+        """One writer's P(first letter) [4] from the axis logits of their n messages [n, 4]: the mean logit, through
+        the pooled calibration, which lets the evidence of more messages count for more."""
+        logits = np.atleast_2d(np.asarray(logits, dtype=np.float64))
+        return sigmoid(apply_writer_calibration(logits.mean(axis=0), len(logits), self.writer_calibration))
+
+    @staticmethod
+    def _result(text: str, probs: np.ndarray) -> dict:
+        """A result from displayed probabilities [4]: the type is each axis' letter above 50%, the 16 types are
+        ranked by the same probabilities, so the headline, the bars and the ranking agree."""
+        probs = np.asarray(probs, dtype=np.float64)
         distribution = type_probabilities(probs)
         return {
             "text": text,
-            "type": predicted_types(probs, self.thresholds if thresholds is None else thresholds)[0],
+            "type": predicted_types(probs)[0],
             "axes": {axis: float(p) for axis, p in zip(AXES, probs)},
             "types": {mbti: float(p) for mbti, p in zip(TYPES, distribution)},
         }
@@ -170,8 +190,8 @@ class BasePredictor:
             texts = [texts]
         logits, truncated, _ = self.axis_logits(texts, batch_size)
         results = []
-        for text, row, cut in zip(texts, logits, truncated):
-            result = self._result(text, row)
+        for text, probs, cut in zip(texts, self.probabilities(logits), truncated):
+            result = self._result(text, probs)
             result["truncated"] = cut
             results.append(result)
         return results
@@ -185,11 +205,12 @@ class BasePredictor:
         if not messages:
             raise ValueError("no non-empty messages to analyse")
         logits, truncated, _ = self.axis_logits(messages, batch_size)
-        person = self._result("\n".join(messages), logits.mean(axis=0), self.writer_thresholds)
+        person = self._result("\n".join(messages), self.pooled_probabilities(logits))
         person.update(
-            n_messages=len(messages), skipped_messages=skipped, aggregation="mean of axis logits",
-            thresholds=list(self.writer_thresholds),
-            messages=[{**self._result(m, row), "truncated": cut} for m, row, cut in zip(messages, logits, truncated)],
+            n_messages=len(messages), skipped_messages=skipped,
+            aggregation="mean of axis logits, then the pooled calibration (weight growing with the number of messages)",
+            messages=[{**self._result(m, probs), "truncated": cut}
+                      for m, probs, cut in zip(messages, self.probabilities(logits), truncated)],
         )
         return person
 

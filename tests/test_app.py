@@ -111,9 +111,31 @@ def test_typing_a_message_renders_the_predictors_four_bars_and_types(predictors)
     plotly_bars = chart(at, "msg-mft-axes")["data"]  # the same bars as a Plotly chart (PNG download)
     assert plotly_bars[0]["x"] == pytest.approx([100 * expected["axes"][axis] for axis in AXES], abs=1e-6)
     assert plotly_bars[1]["text"] == [f"{axis[1]} {100 * (1 - expected['axes'][axis]):.1f}%" for axis in AXES]
-    assert plotly_bars[2]["x"] == pytest.approx([100 * t for t in predictors["mft"].thresholds])
-    html_thresholds = re.findall(r"data-threshold='([0-9.]+)'", bars_html(at, "msg-mft-axes")[0])
-    assert [float(t) for t in html_thresholds] == pytest.approx(predictors["mft"].thresholds, abs=1e-6)
+    assert plotly_bars[2]["x"] == [50.0] * 4  # the decision tick: 50% of the shown probability
+
+
+STORY_MESSAGES = (
+    "ㅋㅋㅋㅋ 아 진짜 웃겨 죽겠다", "ㅇㅋ", "주말엔 집에서 혼자 책 읽으면서 쉬는 게 제일 좋아요", "일단 원인부터 정리해 보자",
+    "그 얘기 듣고 너무 속상했겠다 ㅠㅠ 괜찮아?", "갑자기 바다 보고 싶어졌어 ㅋㅋ 지금 출발할 사람?", "계획표 다 짰어",
+    "오늘 파티 몇 시야?? 빨리 가자!!", "음… 잘 모르겠어요", "I think so", "내일 모임 시간 딱 지켜야 해", "배고프다",
+)
+
+
+def test_headline_bars_and_closest_types_tell_one_story(predictors):
+    """For many messages, in both models: the big type is each bar's letter above 50% and the first closest type."""
+    at = new_app()
+    at.segmented_control(key="model_choice").set_value("MFT + FT").run()
+    for message in STORY_MESSAGES:
+        at.chat_input[0].set_value(message).run()
+        assert not at.exception
+        headlines = shown_types(at)
+        closest = [c.value for c in at.caption if c.value.startswith("가까운 유형")]
+        for index, mode in enumerate(("mft", "ft")):
+            (html,) = bars_html(at, f"msg-{mode}-axes")
+            letters = "".join(axis[0] if float(p) >= 0.5 else axis[1]
+                              for axis, p in re.findall(r"data-axis='(\w\w)' data-p-first='([0-9.]+)'", html))
+            first_closest = closest[index].split(": ", 1)[1].split()[0]
+            assert headlines[index] == letters == first_closest == predictors[mode].predict([message])[0]["type"]
 
 
 def test_model_switch_shows_ft_and_both_side_by_side(predictors):
@@ -212,7 +234,7 @@ def test_chat_log_one_message_per_line_and_bad_logs(predictors):
 # -- Fill-mask ----------------------------------------------------------------------------------------------
 def fill_page() -> AppTest:
     at = new_app()
-    at.switch_page("pages/fill_mask.py").run()
+    at.switch_page("app_pages/fill_mask.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -296,7 +318,7 @@ def test_fill_mask_long_and_non_korean_inputs(predictors):
 # -- Results and About --------------------------------------------------------------------------------------
 def test_results_page_shows_confusion_matrices_metrics_and_study_figures(dirs):
     at = new_app()
-    at.switch_page("pages/results.py").run()
+    at.switch_page("app_pages/results.py").run()
     assert not at.exception, [e.value for e in at.exception]
     confusion = {mode: json.loads((dirs[mode] / "confusion.json").read_text()) for mode in ("mft", "ft")}
     heatmaps = chart(at, "confusion")["data"]
@@ -331,7 +353,7 @@ def test_results_page_shows_confusion_matrices_metrics_and_study_figures(dirs):
 
 def test_about_page_has_method_data_and_caveats_in_both_languages():
     at = new_app()
-    at.switch_page("pages/about.py").run()
+    at.switch_page("app_pages/about.py").run()
     assert not at.exception
     body = " ".join(texts(at.markdown))
     for needle in ("닉네임 라벨", "유형 언급 가리기", "MBTI의 한계", "Nickname labels", "Masking of type mentions",
@@ -347,9 +369,9 @@ def test_missing_checkpoints_show_a_clear_message_on_every_page(tmp_path, monkey
     at.chat_input[0].set_value(MESSAGE).run()
     assert not at.exception
     assert any("could not be loaded" in e and "MBTI_CHECKPOINT_DIR" in e for e in texts(at.error))
-    at.switch_page("pages/fill_mask.py").run()
+    at.switch_page("app_pages/fill_mask.py").run()
     assert not at.exception and any("could not be loaded" in e for e in texts(at.error))
-    at.switch_page("pages/results.py").run()
+    at.switch_page("app_pages/results.py").run()
     assert not at.exception
     assert any("No trained-model results yet" in w for w in texts(at.warning))
     assert list(frame_with(at, "study MFT (theirs)")["study MFT (theirs)"])[0] == "81.64"
@@ -366,7 +388,7 @@ def test_malformed_results_files_are_listed_not_raised(dirs, tmp_path, monkeypat
     assert any("not a JSON object" in p for p in results.problems)
     assert results.report  # the report of the tiny run still loads
     at = new_app()
-    at.switch_page("pages/results.py").run()
+    at.switch_page("app_pages/results.py").run()
     assert not at.exception
     assert at.expander and "Missing or unreadable" in at.expander[0].label
 
@@ -375,7 +397,7 @@ def test_server_start_warm_up_hands_the_loaded_models_to_the_pages(predictors):
     """app.py's st.App lifespan starts the warm-up at server start; the pages (and Gradio) get those objects."""
     from mbti_core import model_cache
     from mbti_core.app_support import MODES, model_source
-    from pages import common
+    from app_pages import common
 
     model_cache.clear()
     common.start_warm_up()
@@ -410,7 +432,7 @@ def test_model_cache_loads_once_for_concurrent_callers_and_forgets_failures(dirs
 def test_reliability_box_close_calls_and_short_message_note_come_from_the_report(dirs, predictors, tmp_path,
                                                                                monkeypatch):
     """With reports/reliability.json made for the served checkpoint, a prediction shows the measured box; an axis
-    near its threshold is marked as a close call; a short message says what such messages scored."""
+    near 50% is marked as a close call; a short message says what such messages scored."""
     import numpy as np
 
     from mbti_core.studies.reliability import measure
@@ -421,7 +443,7 @@ def test_reliability_box_close_calls_and_short_message_note_come_from_the_report
     lengths = rng.integers(1, 120, size=400)
     types = ["ESTJ" if i % 3 else "INFP" for i in range(400)]
     report = {"n": 400, "writers": 40, "checkpoints": {
-        mode: {"source": str(dirs[mode]), **measure(y, probs, predictors[mode].thresholds, lengths, types)}
+        mode: {"source": str(dirs[mode]), **measure(y, probs, [0.5] * 4, lengths, types)}
         for mode in ("mft", "ft")}}
     reports = tmp_path / "reports"
     shutil.copytree(dirs["reports"], reports)
@@ -437,7 +459,7 @@ def test_reliability_box_close_calls_and_short_message_note_come_from_the_report
     accuracy = report["checkpoints"]["mft"]["axes"]["EI"]["accuracy"]
     assert f"E/I {100 * accuracy:.0f}%" in box_text and "held-out comments" in box_text
     result = predictors["mft"].predict(["ㅇㅋ 고마워"])[0]
-    close = [f"{a[0]}/{a[1]}" for a, t in zip(AXES, predictors["mft"].thresholds) if abs(result["axes"][a] - t) < 0.05]
+    close = [f"{a[0]}/{a[1]}" for a in AXES if abs(result["axes"][a] - 0.5) < 0.05]
     notes = [text for text in texts(at.info) if text.startswith("애매함 · close call")]
     assert bool(notes) == bool(close) and (not close or ", ".join(close) in notes[0])
 
@@ -452,14 +474,16 @@ def test_reliability_box_close_calls_and_short_message_note_come_from_the_report
 def test_messages_curve_on_the_results_page_and_where_a_chat_log_sits(dirs, predictors, tmp_path, monkeypatch):
     import numpy as np
 
-    from mbti_core.studies.reliability import message_draws, writer_curve
+    from mbti_core.evaluation import message_draws
+    from mbti_core.studies.reliability import writer_curve
 
     rng = np.random.default_rng(2)
     writers = np.repeat([f"w{i}" for i in range(30)], 12)
     y = np.repeat(rng.integers(0, 2, size=(30, 4)), 12, axis=0)
     probs = np.clip(0.5 + (y - 0.5) * 0.2 + rng.normal(0, 0.1, size=y.shape), 0.01, 0.99)
     draws = message_draws(writers, counts=(1, 2, 3, 5, 10))
-    models = {name: {"thresholds": [0.5] * 4, "points": writer_curve(draws, y, probs * scale + 0.5 * (1 - scale), [0.5] * 4)}
+    logits = np.log(probs / (1 - probs))
+    models = {name: {"points": writer_curve(draws, y, logits * scale, lambda rows: 1 / (1 + np.exp(-rows.mean(0))))}
               for name, scale in (("mft", 1.0), ("ft", 0.9), ("tfidf_lr", 0.8))}
     reports = tmp_path / "reports"
     shutil.copytree(dirs["reports"], reports)
@@ -468,7 +492,7 @@ def test_messages_curve_on_the_results_page_and_where_a_chat_log_sits(dirs, pred
     monkeypatch.setenv("MBTI_REPORTS_DIR", str(reports))
 
     at = new_app()
-    at.switch_page("pages/results.py").run()
+    at.switch_page("app_pages/results.py").run()
     assert not at.exception
     traces = chart(at, "writer_curve")["data"]
     f1 = {t["name"]: t for t in traces if t["showlegend"] is not False}
@@ -485,3 +509,45 @@ def test_messages_curve_on_the_results_page_and_where_a_chat_log_sits(dirs, pred
     assert f"pooling 3 messages of held-out writers gave mean macro-F1 {three['mean_macro_f1']:.2f}" in note
     assert f"TF-IDF {tfidf['mean_macro_f1']:.2f}" in note
     assert any("3개 메시지 · 3 messages" in c.value for c in at.caption)
+
+
+def test_results_page_shows_the_reliability_diagram_and_calibration_table(dirs, predictors, tmp_path, monkeypatch):
+    """reports/reliability.json with a calibration block for the served checkpoints: the Results page draws each
+    axis' reliability bins against the diagonal and lists ECE (shown and plain sigmoid) with their intervals."""
+    import numpy as np
+    import pandas as pd
+
+    from mbti_core.studies.reliability import calibration_block, measure
+    from mbti_core.types import type_labels
+
+    rng = np.random.default_rng(5)
+    test = pd.DataFrame({"writer": np.repeat([f"w{i}" for i in range(20)], 6),
+                         "type": np.repeat(rng.choice(TYPES, 20), 6)})
+    y = type_labels(test["type"].tolist())
+    logits = (y - 0.5) * 1.5 + rng.normal(0, 1, size=y.shape)
+    report = {"n": len(test), "writers": 20, "checkpoints": {}}
+    for mode in ("mft", "ft"):
+        predictor = predictors[mode]
+        report["checkpoints"][mode] = {
+            "source": str(dirs[mode]), **measure(y, predictor.probabilities(logits), [0.5] * 4, [20] * len(test),
+                                                 test["type"].tolist()),
+            "calibration": calibration_block(test, logits, predictor, samples=20)}
+    reports = tmp_path / "reports"
+    shutil.copytree(dirs["reports"], reports)
+    (reports / "reliability.json").write_text(json.dumps(report), encoding="utf-8")
+    monkeypatch.setenv("MBTI_REPORTS_DIR", str(reports))
+
+    at = new_app()
+    at.switch_page("app_pages/results.py").run()
+    assert not at.exception
+    diagram = chart(at, "reliability_diagram")["data"]
+    bins = report["checkpoints"]["mft"]["axes"]["EI"]["reliability_bins"]
+    points = [trace for trace in diagram if trace.get("mode") == "lines+markers"]
+    assert len(points) == 4 and points[0]["x"] == pytest.approx([b["mean_p"] for b in bins])
+    assert points[0]["y"] == pytest.approx([b["observed"] for b in bins])
+    table = frame_with(at, "ECE per comment, shown")
+    block = report["checkpoints"]["mft"]["calibration"]
+    assert table["axis"].tolist() == ["E/I", "S/N", "T/F", "J/P"]
+    assert table["ECE per writer, plain sigmoid"][0].startswith(f"{block['writer']['ece_uncalibrated']['EI']['ece']:.3f} (")
+    served = block["mean_macro_f1"]["served"]
+    assert any(f"scores mean macro-F1 {served['comment']:.3f} per comment" in c.value for c in at.caption)

@@ -191,15 +191,15 @@ def test_reliability_helpers_read_the_measured_figures(tmp_path, monkeypatch):
     reliability = s.load_reliability("mft", tmp_path / "reports" / "reliability.json")
     assert reliability["type_accuracy"] == 1.0 and s.load_reliability("ft", tmp_path / "reports" / "reliability.json") is None
     result = {"axes": {"EI": 0.52, "SN": 0.49, "TF": 0.9, "JP": 0.1}}
-    note = s.close_call_note(result, [0.5] * 4, reliability)
+    note = s.close_call_note(result, reliability)
     assert note.startswith("애매함 · close call: E/I, S/N") and "were right 100% of the time (a coin flip: 50%" in note
-    assert s.close_call_note({"axes": {"EI": 0.9, "SN": 0.1, "TF": 0.9, "JP": 0.1}}, [0.5] * 4, reliability) is None
+    assert s.close_call_note({"axes": {"EI": 0.9, "SN": 0.1, "TF": 0.9, "JP": 0.1}}, reliability) is None
     lines = s.reliability_lines(reliability)
     assert "E/I 100%" in lines[1] and "exact type: 100.0%" in lines[2] and "chance 6.25%" in lines[2]
     assert any("when the shown letter's probability is 60–70%, it was right 100% (36 axis predictions)" in l for l in lines)
     assert "A short message (4 characters)" in s.short_message_note("ㅇㅋㅇㅋ", reliability)
     assert s.short_message_note("이건 충분히 긴 메시지라서 안내가 없어요", reliability) is None
-    assert s.reliability_lines(None) == [] and s.close_call_note(result, [0.5] * 4, None) is None
+    assert s.reliability_lines(None) == [] and s.close_call_note(result, None) is None
 
 
 

@@ -88,7 +88,7 @@ def test_no_module_imports_a_higher_layer(graph):
 
 def test_fronts_use_serving_only():
     known = set(module_files())
-    fronts = [ROOT / "app.py", ROOT / "gradio_app.py", *sorted((ROOT / "pages").glob("*.py"))]
+    fronts = [ROOT / "app.py", ROOT / "gradio_app.py", *sorted((ROOT / "app_pages").glob("*.py"))]
     upward = [f"{path.name} imports {target} ({layer_of(target)})" for path in fronts
               for target in sorted(imports_of(path, known)) if layer_of(target) not in MAY_IMPORT["fronts"]]
     assert not upward, "\n".join(upward)

@@ -323,9 +323,9 @@ def test_streamlit_pages_with_a_damaged_checkpoint(folders, monkeypatch, kind):
     at = _app(monkeypatch, folders["mft"][kind])
     at.chat_input[0].set_value(MESSAGE).run()
     _assert_message(at, SAYS[kind])
-    at.switch_page("pages/fill_mask.py").run()  # the example sentence is filled on arrival
+    at.switch_page("app_pages/fill_mask.py").run()  # the example sentence is filled on arrival
     _assert_message(at, SAYS[kind])
-    at.switch_page("pages/batch.py").run()
+    at.switch_page("app_pages/batch.py").run()
     at.file_uploader(key="batch_file").set_value(("m.csv", f"text\n{MESSAGE}\n".encode(), "text/csv")).run()
     at.button(key="batch_run").click().run()
     _assert_message(at, SAYS[kind])
@@ -336,7 +336,7 @@ def test_streamlit_sentiment_page_with_a_damaged_checkpoint(folders, monkeypatch
     if kind not in folders["sentiment"]:
         pytest.skip("no shipped sentiment checkpoint to copy")
     at = _app(monkeypatch, folders["sentiment"][kind], "MBTI_SENTIMENT_CHECKPOINT")
-    at.switch_page("pages/sentiment.py").run()
+    at.switch_page("app_pages/sentiment.py").run()
     at.text_area(key="review").set_value("이 영화 엄청 재미있네요").run()
     COUNTS["streamlit"] += 1
     COUNTS["tracebacks"] += len(at.exception)
@@ -351,10 +351,10 @@ def test_streamlit_bad_text_and_files(folders, inputs, monkeypatch):
     at = _app(monkeypatch, folders["good"])
     at.chat_input[0].set_value("😀😀😀").run()
     assert not at.exception and any("no words to analyse" in w.value for w in at.warning)
-    at.switch_page("pages/fill_mask.py").run()
+    at.switch_page("app_pages/fill_mask.py").run()
     at.text_area(key="fill_text").set_value("[MASK]").run()
     assert not at.exception and any("words around" in w.value for w in at.warning)
-    at.switch_page("pages/batch.py").run()
+    at.switch_page("app_pages/batch.py").run()
     for name, data, words in (("binary.txt", inputs["binary"].read_bytes(), "neither UTF-8 nor CP949"),
                               ("unclosed.csv", inputs["unclosed"].read_bytes(), "malformed CSV")):
         at.file_uploader(key="batch_file").set_value((name, data, "text/plain")).run()
@@ -392,7 +392,7 @@ def test_streamlit_upload_limit_is_the_batch_pages(folders, monkeypatch):
     assert config["server"]["maxUploadSize"] == MAX_FILE_MB  # refused before it reaches memory (default: 200)
     assert "enableXsrfProtection" not in config["server"]  # local runs keep XSRF protection; only the image drops it
     at = _app(monkeypatch, folders["good"])
-    at.switch_page("pages/batch.py").run()
+    at.switch_page("app_pages/batch.py").run()
     assert at.file_uploader(key="batch_file").proto.max_upload_size_mb == MAX_FILE_MB
     dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
     assert "ENV STREAMLIT_SERVER_ENABLE_XSRF_PROTECTION=false" in dockerfile

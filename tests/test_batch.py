@@ -123,15 +123,15 @@ def test_kakaotalk_export_is_one_row_per_message_and_pools_per_speaker(predictor
     assert table.guess_speaker_column() == "speaker" and table.guess_text_column() == "text"
     result = score_table(predictor, table)
     assert result.table()["speaker"].tolist() == ["민지", "준호", "민지", "민지"]
-    pooled = result.by_speaker("speaker", predictor.writer_thresholds)
+    pooled = result.by_speaker("speaker", predictor)
     assert pooled["speaker"].tolist() == ["민지", "준호"] and pooled["messages"].tolist() == [3, 1]
     person = predictor.predict_person([MESSAGES[0], MESSAGES[3], MESSAGES[2]])
     first = pooled.iloc[0]
     assert first["type"] == person["type"]
     assert [first[c] for c in PROB_COLUMNS] == pytest.approx([person["axes"][a] for a in AXES], abs=1e-5)
-    assert pooled.iloc[1]["type"] == predictor.predict([MESSAGES[1]])[0]["type"]
+    assert pooled.iloc[1]["type"] == predictor.predict_person([MESSAGES[1]])["type"]
     with pytest.raises(BatchInputError, match="no column 'who'"):
-        result.by_speaker("who", predictor.thresholds)
+        result.by_speaker("who", predictor)
 
 
 def test_input_columns_named_like_results_are_kept_under_another_name(predictor):
@@ -206,7 +206,7 @@ def test_batch_page(dirs, predictor, monkeypatch):
     for name in ("MBTI_MFT_CHECKPOINT", "MBTI_FT_CHECKPOINT"):
         monkeypatch.delenv(name, raising=False)
     at = AppTest.from_file(str(ROOT / "navigation.py"), default_timeout=180).run()
-    at.switch_page("pages/batch.py").run()
+    at.switch_page("app_pages/batch.py").run()
     assert not at.exception, [e.value for e in at.exception]
     at.file_uploader(key="batch_file").set_value(("bad.csv", b"a,b\n1,2\n3,4,5\n", "text/csv")).run()
     assert any("malformed CSV" in e.value for e in at.error)

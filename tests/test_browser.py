@@ -63,6 +63,20 @@ def test_first_prediction_in_the_browser_shows_the_predictors_bars(session):
     assert len(out["later_prediction_s"]) == 3 and out["server_alive"]
 
 
+def test_every_prediction_tells_one_story_in_the_browser(session):
+    """For each message typed: the headline type is the bars' letters above 50% and the first closest type."""
+    _, out = session
+    assert len(out["stories"]) == 4
+    for story in out["stories"]:
+        assert story["headline"] == story["bar_letters"] == story["first_closest"], story
+
+
+def test_predict_url_and_phone_width(session):
+    _, out = session
+    assert out["predict_url_ok"]  # /predict opens the Predict page
+    assert out["phone_result_in_view"]  # at 390 x 844 the type and the bars need no scrolling
+
+
 def test_both_models_side_by_side_in_the_browser(session):
     dirs, out = session
     assert out["both_types"] == [load_predictor(dirs[m]).predict([FIRST_MESSAGE])[0]["type"]
@@ -78,7 +92,7 @@ def test_screenshots_of_every_page_are_saved(session):
     _, out = session
     assert set(out["screenshots"]) == {"predict", "predict_emoji", "predict_both", "predict_chat_log",
                                        "predict_chat_log_breakdown", "fill_mask", "results", "results_confusion",
-                                       "results_curves", "about"}
+                                       "results_curves", "about", "predict_phone"}
     for path in out["screenshots"].values():
         path = Path(path)
         assert path.parent == ROOT / "screenshots" and path.stat().st_size > 5_000

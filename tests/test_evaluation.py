@@ -64,29 +64,81 @@ def test_binary_metrics():
     assert m == pytest.approx({"n": 4, "accuracy": 0.75, "f1": 2 / 3, "loss": m["loss"]})
 
 
-def test_writer_thresholds_are_tuned_on_pooled_log_odds():
-    """Each writer's comments lean weakly one way: pooled, the writers separate at a threshold far from the
-    comment-level one, and choose_writer_thresholds finds it."""
-    import pandas as pd
+def _miscalibrated(rng, n: int, share: float, writers: int = 0):
+    """Labels drawn from a true logit, and a model logit that is 2.5x too confident and shifted by +0.8."""
+    true_logit = rng.normal(0, 1, size=(n, 4)) + np.log(share / (1 - share))
+    y = (rng.uniform(size=(n, 4)) < 1 / (1 + np.exp(-true_logit))).astype(int)
+    return 2.5 * true_logit + 0.8, y
 
+
+def test_fit_calibration_moves_ece_down_on_miscalibrated_logits():
+    from mbti_core import evaluation
+
+    rng = np.random.default_rng(0)
+    train_logits, train_y = _miscalibrated(rng, 20000, 0.4)
+    validation_logits, validation_y = _miscalibrated(rng, 3000, 0.4)
+    test_logits, test_y = _miscalibrated(rng, 20000, 0.4)
+    parameters = np.array(evaluation.fit_calibration(validation_logits, validation_y, train_logits, train_y))
+    assert parameters.shape == (4, 2) and np.allclose(parameters[:, 0], 0.4, atol=0.05)  # 1 / 2.5
+    before = evaluation.sigmoid(test_logits)
+    after = evaluation.sigmoid(evaluation.apply_calibration(test_logits, parameters.tolist()))
+    for axis in range(4):
+        ece_before = evaluation.expected_calibration_error(test_y[:, axis], before[:, axis])
+        ece_after = evaluation.expected_calibration_error(test_y[:, axis], after[:, axis])
+        assert ece_after < 0.02 < 0.1 < ece_before
+    assert np.array_equal(evaluation.apply_calibration(test_logits, None), test_logits)
+
+
+def test_calibration_takes_the_letters_base_rate_from_the_prior_split():
+    """The bias comes from the (large) prior split: with validation at a 70% share and training at 40%, the mean
+    calibrated probability on training is the training share, whatever validation's is."""
     from mbti_core import evaluation
 
     rng = np.random.default_rng(1)
-    rows, probs = [], []
-    for writer in range(60):
-        mbti = "ESTJ" if writer % 2 else "INFP"
-        lean = 0.62 if writer % 2 else 0.55  # both sides above 0.5 per comment: pooled, they split near 0.585
-        for _ in range(20):
-            rows.append({"writer": f"w{writer}", "type": mbti})
-            probs.append(np.clip(lean + rng.normal(0, 0.02, 4), 0.01, 0.99))
-    frame, probs = pd.DataFrame(rows), np.array(probs)
-    thresholds = evaluation.choose_writer_thresholds(frame, probs)
-    assert all(0.56 <= t <= 0.61 for t in thresholds)
-    _, truth, pooled = evaluation.writer_level(frame["writer"].to_numpy(), evaluation.type_labels(frame["type"]), probs)
-    assert axis_metrics(truth, pooled, thresholds)["mean_macro_f1"] == 1.0 > axis_metrics(truth, pooled)["mean_macro_f1"]
+    train_logits, train_y = _miscalibrated(rng, 20000, 0.4)
+    validation_logits, validation_y = _miscalibrated(rng, 3000, 0.7)
+    parameters = evaluation.fit_calibration(validation_logits, validation_y, train_logits, train_y)
+    calibrated = evaluation.sigmoid(evaluation.apply_calibration(train_logits, parameters))
+    assert calibrated.mean(axis=0) == pytest.approx(train_y.mean(axis=0), abs=1e-6)
+    # Writer-balanced weights: a writer with 9 texts weighs as much as one with 1.
+    assert evaluation.writer_balanced_weights(["a"] * 9 + ["b"]).tolist() == pytest.approx([1 / 9] * 9 + [1.0])
+
+
+def test_fit_calibrations_and_served_metrics_on_writer_frames():
+    """Per comment and per writer (mean logit), the served probabilities follow the fitted calibrations; ECE
+    reported before and after."""
+    import pandas as pd
+
+    from mbti_core import evaluation
+    from mbti_core.types import TYPES, bits_to_type
+
+    rng = np.random.default_rng(2)
+
+    def frame(writers: int, per_writer: int):
+        logits, y = _miscalibrated(rng, writers * per_writer, 0.45)
+        types = [bits_to_type(row.astype(bool)) for row in np.repeat(y[::per_writer], per_writer, axis=0)]
+        return pd.DataFrame({"writer": np.repeat([f"w{i}" for i in range(writers)], per_writer), "type": types}), logits
+
+    (train, train_logits), (validation, validation_logits) = frame(2000, 5), frame(400, 5)
+    fitted = evaluation.fit_calibrations(train, train_logits, validation, validation_logits)
+    assert np.array(fitted["calibration"]).shape == (4, 2) and np.array(fitted["writer_calibration"]).shape == (4, 4)
+    served = evaluation.served_probabilities(validation, validation_logits, **fitted)
+    expected = evaluation.sigmoid(evaluation.apply_calibration(validation_logits, fitted["calibration"]))
+    assert np.allclose(served["comment"][1], expected) and served["writer"][1].shape == (400, 4)
+    pooled = evaluation.apply_writer_calibration(np.ones((2, 4)), [1, 5], fitted["writer_calibration"])
+    a, c, d, b = np.array(fitted["writer_calibration"]).T
+    assert pooled[1] == pytest.approx(a + c * np.log(5) + d * np.log(5) + b) and pooled[0] == pytest.approx(a + b)
+    errors = evaluation.calibration_errors(validation, validation_logits, **fitted)
+    assert set(errors) == {"bins", "comment", "writer"}
+    assert all(errors["comment"]["ece"][a] < errors["comment"]["ece_uncalibrated"][a] for a in errors["comment"]["ece"])
+    metrics = evaluation.served_metrics(validation, validation_logits, **fitted)
+    assert metrics["thresholds"] == [0.5] * 4 and metrics["writer_level"]["n"] == 400
+    assert set(TYPES) >= set(validation["type"])
 
 
 def test_expected_calibration_error_and_the_calibration_block():
+    import pandas as pd
+
     from mbti_core import evaluation
 
     y = np.array([1, 0, 1, 1, 0, 0, 1, 0])
@@ -96,5 +148,8 @@ def test_expected_calibration_error_and_the_calibration_block():
     assert evaluation.expected_calibration_error(y, p) == pytest.approx(expected)
     assert evaluation.expected_calibration_error(np.array([1, 0]), np.array([0.55, 0.55])) == pytest.approx(0.05)
     y4, p4 = np.stack([y] * 4, axis=1), np.stack([p] * 4, axis=1)
-    block = evaluation.calibration(y4, p4, writers=np.array(["a", "a", "b", "b", "c", "c", "d", "d"]))
-    assert block["comment"]["EI"] == pytest.approx(expected) and set(block["writer"]) == {"EI", "SN", "TF", "JP"}
+    frame = pd.DataFrame({"writer": ["a", "a", "b", "b", "c", "c", "d", "d"],
+                          "type": ["ESTJ" if label else "INFP" for label in y]})
+    block = evaluation.calibration_errors(frame, np.log(p4 / (1 - p4)))
+    assert block["comment"]["ece"]["EI"] == pytest.approx(expected) and set(block["writer"]["ece"]) == {"EI", "SN", "TF", "JP"}
+    assert block["comment"]["ece_uncalibrated"] == block["comment"]["ece"]  # no calibration given

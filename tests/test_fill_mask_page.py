@@ -66,7 +66,7 @@ def reports(tmp_path, dirs, monkeypatch) -> Path:
 
 def fill_page() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    at.switch_page("pages/fill_mask.py").run()
+    at.switch_page("app_pages/fill_mask.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 

@@ -120,27 +120,40 @@ def test_predict_view_says_how_reliable_and_marks_close_calls(app_module, predic
     from mbti_core.studies.reliability import measure
 
     expected = predictors["mft"].predict(["ㅇㅋ"])[0]
-    thresholds = predictors["mft"].thresholds
     y = np.array([[1, 0, 1, 0], [0, 1, 0, 1]] * 50)
     probs = np.where(y == 1, 0.7, 0.3)
-    entry = measure(y, probs, thresholds, [5] * 50 + [60] * 50, ["ESTJ"] * 100)
+    entry = measure(y, probs, [0.5] * 4, [5] * 50 + [60] * 50, ["ESTJ"] * 100)
     monkeypatch.setenv("MBTI_REPORTS_DIR", str(tmp_path))
     (tmp_path / "reliability.json").write_text(json.dumps({"n": 100, "checkpoints": {
         "mft": {"source": str(dirs["mft"]), **entry}}}), encoding="utf-8")
     headline = app_module.predict_view("ㅇㅋ", "mft")[0]
     assert "How reliable is this?" in headline and "A short message (2 characters)" in headline
-    close = [f"{a[0]}/{a[1]}" for a, t in zip(AXES, thresholds) if abs(expected["axes"][a] - t) < 0.05]
+    close = [f"{a[0]}/{a[1]}" for a in AXES if abs(expected["axes"][a] - 0.5) < 0.05]
     assert ("close call: " + ", ".join(close) in headline) if close else "close call" not in headline
     # Every example, with the letter it was written for and the one the model shows on that axis.
     from mbti_core.app_support import EXAMPLES
 
     shown = []
     for example, result in zip(EXAMPLES, predictors["mft"].predict([e.text for e in EXAMPLES])):
-        index = AXES.index(example.axis)
-        shown.append(example.axis[0] if result["axes"][example.axis] >= thresholds[index] else example.axis[1])
+        shown.append(example.axis[0] if result["axes"][example.axis] >= 0.5 else example.axis[1])
     hits = sum(letter == example.letter for letter, example in zip(shown, EXAMPLES))
     assert f"picks that letter for {hits} of {len(EXAMPLES)}" in headline
     assert " · ".join(f"{'✓' if s == e.letter else '✗'} {e.letter}→{s}" for s, e in zip(shown, EXAMPLES)) in headline
+
+
+def test_headline_cards_and_type_ranking_tell_one_story(app_module, predictors):
+    """predict_view for many messages: the headline type, each axis card's leading letter and the first of the
+    16-type ranking agree."""
+    from mbti_core.app_support import LETTER_NAMES
+
+    messages = ["ㅋㅋㅋㅋ 아 진짜 웃겨 죽겠다", "ㅇㅋ", "주말엔 집에서 혼자 책 읽는 게 좋아요", "일단 원인부터 정리해 보자",
+                "그 얘기 듣고 너무 속상했겠다 ㅠㅠ", "지금 출발할 사람?", "계획표 다 짰어", "I think so", "배고프다"]
+    letter_of = {name: letter for letter, name in LETTER_NAMES.items()}
+    for message in messages:
+        headline, *cards, _figure, types = app_module.predict_view(message, "mft")
+        shown = headline.split("\n", 1)[0].removeprefix("## ").strip()
+        card_letters = "".join(letter_of[max(card, key=card.get)] for card in cards)
+        assert shown == card_letters == max(types, key=types.get) == predictors["mft"].predict([message])[0]["type"]
 
 
 def test_fill_view_and_errors(app_module, predictors):

@@ -58,8 +58,9 @@ def test_predict_shapes_and_probabilities(predictor):
         assert sum(result["types"].values()) == pytest.approx(1.0, abs=1e-9)
         expected = type_probabilities(np.array(list(result["axes"].values())))
         assert np.allclose(list(result["types"].values()), expected)
-        assert result["type"] == "".join(a[0] if p >= t else a[1] for (a, p), t in
-                                         zip(result["axes"].items(), predictor.thresholds))
+        # One story: each letter is the one above 50%, and the headline is the most probable of the 16 types.
+        assert result["type"] == "".join(a[0] if p >= 0.5 else a[1] for a, p in result["axes"].items())
+        assert result["type"] == max(result["types"], key=result["types"].get)
     assert results[0]["text"] == "계획 세우고 일정 정리했어요"
     assert predictor.predict("하나만")[0]["text"] == "하나만"
 
@@ -281,8 +282,13 @@ def test_cli_evaluate_raw_comments_file(checkpoints, tmp_path):
     assert result["labelled_rows"] == 36 and result["writers"] == 12
     metrics = result["metrics"]
     assert metrics["n"] == 36 and metrics["writer_level"]["n"] == 12 and "confusion" in metrics["axes"]["EI"]
-    assert set(result["calibration"]["comment"]) == set(result["calibration"]["writer"]) == {"EI", "SN", "TF", "JP"}
-    assert all(0 <= ece <= 1 for level in ("comment", "writer") for ece in result["calibration"][level].values())
+    assert metrics["thresholds"] == [0.5] * 4  # what the app shows: calibrated, each letter above 50%
+    assert result["metrics_tuned_thresholds"]["n"] == 36
+    for level in ("comment", "writer"):
+        block = result["calibration"][level]
+        assert set(block) == {"ece", "ece_uncalibrated"} and set(block["ece"]) == {"EI", "SN", "TF", "JP"}
+        assert all(0 <= ece <= 1 for ece in block["ece"].values())
+
 
 def test_cli_evaluate_malformed_file(checkpoints, tmp_path, capsys):
     bad = tmp_path / "bad.csv"

@@ -219,3 +219,20 @@ def test_group_by_length_needs_lengths_and_trains(tmp_path):
     history = train(ToyClassifier(), data, config(tmp_path, "grouped", epochs=3, group_by_length=True),
                     lengths=lengths)
     assert history[-1]["global_step"] == 36 and history[-1]["train_loss"] < history[0]["train_loss"]
+
+
+def test_step_plan_schedule_and_train_state_file(tmp_path):
+    """The schedule follows the plan (warm-up, linear decay to zero, shortened by a budget); progress.json holds
+    exactly the TrainState fields, so a run resumes from it."""
+    from dataclasses import fields
+
+    from mbti_core.training.loop import StepPlan, TrainState, read_progress
+
+    plan = StepPlan(total=10, warmup=4)
+    assert [plan.lr_factor(s) for s in (0, 2, 4, 7, 10, 12)] == [0.0, 0.5, 1.0, 0.5, 0.0, 0.0]
+    plan.shorten_to(3)
+    assert (plan.total, plan.warmup) == (3, 3) and plan.lr_factor(3) == 0.0
+    train(ToyClassifier(), toy_dataset(), config(tmp_path, "run", epochs=1))
+    saved = read_progress(tmp_path / "run")
+    assert set(saved) == {f.name for f in fields(TrainState)} and saved["finished"] is True
+    assert saved["global_step"] == saved["total_steps"] == 12  # 96 examples / batch 8

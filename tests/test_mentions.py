@@ -82,6 +82,16 @@ def test_enough_nickname_cases():
         ("너 T야?", "너 [TYPE]야?"),
         ("인티들 모여라", "[TYPE]들 모여라"),
         ("ISTJ ESTJ 둘다", "[TYPE] 둘다"),
+        # Mixed Korean and English: MBTI talk is masked, the English around it is not.
+        ("I라서 그래", "[TYPE]라서 그래"),
+        ("저는 I 입니다", "저는 [TYPE] 입니다"),
+        ("I'm fine 너는 I지?", "I'm fine 너는 [TYPE]지?"),
+        ("ENFP랑 I think so 했어", "[TYPE]랑 I think so 했어"),
+        ("극T라서 T-shirt만 입어", "극[TYPE]라서 T-shirt만 입어"),
+        ("ST, NT 여자분들 많더라구요", "[TYPE], [TYPE] 여자분들 많더라구요"),  # a list of type talk is no English
+        ("I, F, J 각각 수치가 달라요", "[TYPE], [TYPE], [TYPE] 각각 수치가 달라요"),
+        ("SF랑 제일 안 맞아요", "[TYPE]랑 제일 안 맞아요"),
+        ("제 주변 SF 분들은 잘 웃어요", "제 주변 [TYPE] 분들은 잘 웃어요"),  # in this cafe SF is mostly type talk
     ],
 )
 def test_mask_type_mentions(text, expected):
@@ -89,7 +99,12 @@ def test_mask_type_mentions(text, expected):
     assert has_type_mention(text)
 
 
-@pytest.mark.parametrize("text", ["인프라 구축이 먼저예요", "오늘 날씨 좋네요 ㅋㅋㅋ", "Seoul station", "사진 3장 올려요"])
+@pytest.mark.parametrize("text", [
+    "인프라 구축이 먼저예요", "오늘 날씨 좋네요 ㅋㅋㅋ", "Seoul station", "사진 3장 올려요",
+    # English sentences and everyday abbreviations are not type talk.
+    "I think so", "you and I 사이", "IT 회사 다녀요", "IP 주소 알려줘", "Is it OK?", "T-shirt 샀어",
+    "Plan A or plan B", "I know, right?",
+])
 def test_plain_text_is_left_alone(text):
     assert mask_type_mentions(text) == text
     assert not has_type_mention(text)

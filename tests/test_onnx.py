@@ -291,19 +291,22 @@ def test_shipped_sentiment_checkpoint_carries_a_working_export():
     assert diff <= TOLERANCE
 
 
-def test_pooled_predictions_use_the_writer_thresholds_in_both_backends(exported, tmp_path):
-    """mbti_heads.json's writer_thresholds decide a pooled prediction (predict_person); one message keeps the
-    comment thresholds. Both backends read them; without them the comment thresholds apply."""
+def test_both_backends_show_the_calibrated_probabilities_and_decide_at_50(exported, tmp_path):
+    """mbti_heads.json's calibration gives one message's probabilities and writer_calibration a pooled one
+    (predict_person, the mean logit); the type is each letter above 50%. Both backends read them."""
     folder = copy_checkpoint(exported["ft"], tmp_path / "ft")
     heads = json.loads((folder / "mbti_heads.json").read_text())
-    assert heads.get("writer_thresholds") is None
-    assert OnnxPredictor.from_pretrained(folder).writer_thresholds == heads["thresholds"]
-    heads["writer_thresholds"] = [0.999] * 4  # every pooled axis then takes its second letter
+    raw = OnnxPredictor.from_pretrained(folder).axis_logits([TEXTS[0], TEXTS[1]])[0].astype(np.float64)
+    heads["calibration"] = [[0.5, 3.0]] * 4         # every message then leans to the first letters
+    heads["writer_calibration"] = [[2.0, 0.0, 0.0, -3.0]] * 4  # and every pooled writer to the second
     (folder / "mbti_heads.json").write_text(json.dumps(heads))
-    messages = [TEXTS[0], TEXTS[1]]
     for predictor in (OnnxPredictor.from_pretrained(folder), Predictor.from_pretrained(folder)):
-        person = predictor.predict_person(messages)
-        assert person["type"] == "INFP" and person["thresholds"] == [0.999] * 4
         single = predictor.predict([TEXTS[0]])[0]
-        expected = "".join(a[0] if single["axes"][a] >= t else a[1] for a, t in zip(AXES, heads["thresholds"]))
-        assert single["type"] == expected
+        expected = 1 / (1 + np.exp(-(0.5 * raw[0] + 3.0)))
+        assert [single["axes"][a] for a in AXES] == pytest.approx(expected, abs=1e-4)
+        assert single["type"] == "".join(a[0] if p >= 0.5 else a[1] for a, p in zip(AXES, expected)) == "ESTJ"
+        person = predictor.predict_person([TEXTS[0], TEXTS[1]])
+        pooled = 1 / (1 + np.exp(-(2.0 * raw.mean(axis=0) - 3.0)))  # a*m + b (no growth with n here)
+        assert [person["axes"][a] for a in AXES] == pytest.approx(pooled, abs=1e-4) and person["type"] == "INFP"
+        assert max(person["types"], key=person["types"].get) == person["type"]
+        assert [m["type"] for m in person["messages"]] == ["ESTJ", "ESTJ"]  # each message: the message calibration

@@ -192,14 +192,19 @@ def test_tiny_mft_and_ft_end_to_end(encoder_dir, data_dir, tmp_path, monkeypatch
     heads = json.loads((tmp_path / "mft" / "mbti_heads.json").read_text())
     assert heads["thresholds"] == mft_metrics["thresholds"]
     shipped = next(s for s in mft_metrics["seeds"] if s["seed"] == mft_metrics["shipped_seed"])
-    assert heads["writer_thresholds"] == shipped["writer_thresholds"]  # tuned on validation writers
-    # train.py writer-thresholds recomputes them for a checkpoint in place, through the served predictor.
-    from mbti_core.training.writer_thresholds import fit_writer_thresholds
+    # The calibrations the app shows are the ones fitted at training time (train and validation splits only).
+    assert heads["calibration"] == shipped["calibration"] and heads["writer_calibration"] == shipped["writer_calibration"]
+    assert np.array(heads["calibration"]).shape == (4, 2) and all(scale > 0 for scale, _ in heads["calibration"])
+    assert set(shipped["served"]["test"]) >= {"mean_macro_f1", "writer_level"}
+    assert set(shipped["calibration_errors"]["test"]["comment"]) == {"ece", "ece_uncalibrated"}
+    # train.py calibrate recomputes them for a checkpoint in place, through the served predictor.
+    from mbti_core.training.calibrate import calibrate_checkpoint
 
     heads_ft = json.loads((tmp_path / "ft" / "mbti_heads.json").read_text())
-    refit = fit_writer_thresholds(tmp_path / "ft", data_dir)
-    assert refit["writer_thresholds"] == pytest.approx(heads_ft["writer_thresholds"], abs=0.0101)
-    assert json.loads((tmp_path / "ft" / "mbti_heads.json").read_text())["writer_thresholds"] == refit["writer_thresholds"]
+    refit = calibrate_checkpoint(tmp_path / "ft", data_dir)
+    assert np.array(refit["calibration"]) == pytest.approx(np.array(heads_ft["calibration"]), abs=1e-3)
+    assert np.array(refit["writer_calibration"]) == pytest.approx(np.array(heads_ft["writer_calibration"]), abs=1e-2)
+    assert json.loads((tmp_path / "ft" / "mbti_heads.json").read_text())["calibration"] == refit["calibration"]
 
     # --resume re-runs to the same result from the saved per-phase states (no retraining).
     assert ft_command.main(_args(common + ["--seeds", "0", "--output-dir", str(tmp_path / "ft2"),

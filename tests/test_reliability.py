@@ -44,7 +44,8 @@ def test_measure_by_length_and_type_chance():
 
 
 def test_message_draws_and_the_writer_curve():
-    from mbti_core.studies.reliability import message_draws, writer_curve
+    from mbti_core.evaluation import message_draws
+    from mbti_core.studies.reliability import writer_curve
 
     writers = np.array(["a"] * 6 + ["b"] * 2 + ["c"] * 1)
     draws = message_draws(writers, counts=(1, 2, 5), seed=3)
@@ -53,8 +54,8 @@ def test_message_draws_and_the_writer_curve():
     assert all(set(writers[rows]) == {writers[rows[0]]} for groups in draws.values() for rows in groups)
     assert message_draws(writers, counts=(1, 2, 5), seed=3)[5][0].tolist() == draws[5][0].tolist()  # seeded
     y = np.array([[1, 1, 1, 1]] * 6 + [[0, 0, 0, 0]] * 3)
-    probs = np.where(y == 1, 0.6, 0.45)
-    curve = writer_curve(draws, y, probs, [0.5] * 4)
+    logits = np.where(y == 1, 0.4, -0.2)
+    curve = writer_curve(draws, y, logits, lambda rows: 1 / (1 + np.exp(-rows.mean(axis=0))))
     assert [(p["messages"], p["writers"]) for p in curve] == [(1, 3), (2, 2), (5, 1)]
     assert all(p["type_accuracy"] == 1.0 and p["mean_macro_f1"] == pytest.approx(1.0 if p["writers"] > 1 else 0.5)
                for p in curve)

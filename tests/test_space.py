@@ -18,7 +18,7 @@ import check_space  # noqa: E402
 
 def test_dockerignore_keeps_what_serving_needs_and_drops_the_rest():
     patterns = check_space.dockerignore_patterns(ROOT / ".dockerignore")
-    for kept in ("app.py", "navigation.py", "pages/batch.py", "mbti_core/data/text.py", "mbti_core/runs.py",
+    for kept in ("app.py", "navigation.py", "app_pages/batch.py", "mbti_core/data/text.py", "mbti_core/runs.py",
                  "checkpoints/mft/model.safetensors", "reports/mft_vs_ft.json", ".streamlit/config.toml",
                  "requirements-serve.txt", ".gitattributes"):
         assert not check_space.ignored(kept, patterns), kept

@@ -71,7 +71,7 @@ def open_page(page: str) -> AppTest:
 
 
 def test_sentiment_page_bars_match_the_predictor_and_scaling_sits_beside_theirs(study_dirs):
-    at = open_page("pages/sentiment.py")
+    at = open_page("app_pages/sentiment.py")
     table = next(e.value for e in at.dataframe if "theirs val acc" in e.value.columns)
     assert list(table["train size"]) == [10_000, 20_000, 30_000, 40_000, 50_000]
     assert list(table["theirs val acc"]) == [0.8258, 0.8430, 0.8467, 0.8576, 0.8621]
@@ -96,7 +96,7 @@ def test_sentiment_page_bars_match_the_predictor_and_scaling_sits_beside_theirs(
 
 
 def test_embeddings_page_selectors_change_the_map(study_dirs):
-    at = open_page("pages/embeddings.py")
+    at = open_page("app_pages/embeddings.py")
     spec = chart(at, "embedding_map")
     assert {trace["name"] for trace in spec["data"]} == {"negative", "positive"}  # sentiment first
     assert sum(len(trace["x"]) for trace in spec["data"]) == 30
@@ -110,7 +110,7 @@ def test_embeddings_page_selectors_change_the_map(study_dirs):
 
 
 def test_probing_page_heatmap_holds_the_report_and_a_reading(study_dirs):
-    at = open_page("pages/probing.py")
+    at = open_page("app_pages/probing.py")
     spec = chart(at, "probing_heatmap")
     probes = study_dirs["probes"]
     heatmaps = [trace for trace in spec["data"] if trace["type"] == "heatmap"]
@@ -124,12 +124,12 @@ def test_probing_page_heatmap_holds_the_report_and_a_reading(study_dirs):
 def test_study_pages_without_reports_or_model_show_messages(tmp_path, monkeypatch):
     monkeypatch.setenv("MBTI_REPORTS_DIR", str(tmp_path / "no-reports"))
     monkeypatch.setenv("MBTI_SENTIMENT_CHECKPOINT", str(tmp_path / "no-sentiment"))
-    at = open_page("pages/sentiment.py")
+    at = open_page("app_pages/sentiment.py")
     assert any("nsmc_scaling.json" in i and "python train.py nsmc-scaling" in i for i in texts(at.info))
     at.text_area(key="review").set_value("이 영화 엄청 재미있네요").run()
     assert not at.exception and any("could not be loaded" in e and "train.py nsmc" in e for e in texts(at.error))
-    for page, command in (("pages/embeddings.py", "python -m mbti_core embeddings"),
-                          ("pages/probing.py", "python -m mbti_core probe")):
+    for page, command in (("app_pages/embeddings.py", "python -m mbti_core embeddings"),
+                          ("app_pages/probing.py", "python -m mbti_core probe")):
         at.switch_page(page).run()
         assert not at.exception and any(command in i for i in texts(at.info)), texts(at.info)
 
@@ -139,7 +139,7 @@ def test_malformed_report_is_a_message_not_a_traceback(tmp_path, monkeypatch):
     reports.mkdir()
     (reports / "probing.json").write_text("{broken")
     monkeypatch.setenv("MBTI_REPORTS_DIR", str(reports))
-    at = open_page("pages/probing.py")
+    at = open_page("app_pages/probing.py")
     assert any("not valid JSON" in i for i in texts(at.info))
 
 

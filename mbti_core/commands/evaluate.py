@@ -3,8 +3,10 @@
 Scores a checkpoint on a raw crawl file in the format of ``mbti_cafe/comments.csv.gz``: the project's own
 pipeline (``mbti_core.data.cafe.read_comments_file``) labels the rows from nicknames, cleans them, masks
 type mentions and deduplicates; every labelled row is used as test data. Prints the metrics JSON of
-``mbti_core.evaluation`` (comment level, and writer level under "writer_level") at the checkpoint's
-thresholds, plus the counts.
+``mbti_core.evaluation`` for what the app shows (calibrated probabilities, each letter above 50%; comment level,
+and writer level under "writer_level" with each writer's messages pooled), the same at the checkpoint's
+research thresholds on the uncalibrated probabilities ("metrics_tuned_thresholds"), the expected calibration
+error per axis before and after calibration ("calibration"), plus the counts.
 
 ``python -m mbti_core evaluate --checkpoint checkpoints/sentiment --nsmc FILE.jsonl.gz`` scores a sentiment
 checkpoint on a raw file in the format of ``nsmc/reviews.jsonl.gz`` (labelled by the project's NSMC rule):
@@ -37,8 +39,7 @@ def main(args) -> int:
         emit(evaluate_nsmc(args.checkpoint, args.nsmc, batch_size=args.batch_size, limit=args.limit))
         return 0
     from mbti_core.data.cafe import read_comments_file
-    from mbti_core.evaluation import calibration, classification_metrics, sigmoid
-    from mbti_core.types import type_labels
+    from mbti_core.evaluation import calibration_errors, classification_metrics, served_metrics, sigmoid
 
     try:
         table = read_comments_file(args.cafe_comments)
@@ -51,13 +52,13 @@ def main(args) -> int:
         return fail(f"no labelled rows in {args.cafe_comments} (no writer nickname names a type)")
     predictor = load_predictor(args.checkpoint)
     logits, truncated, _ = predictor.axis_logits(rows["text"].tolist(), batch_size=args.batch_size)
-    probs = sigmoid(logits)
     emit({
         "checkpoint": args.checkpoint, "file": args.cafe_comments,
         "rows_after_cleaning": int(len(table)), "labelled_rows": int(len(rows)),
         "writers": int(rows["writer"].nunique()), "truncated_texts": int(sum(truncated)),
-        "metrics": classification_metrics(rows, probs, thresholds=predictor.thresholds),
-        "calibration": calibration(type_labels(rows["type"].tolist()), probs, rows["writer"].to_numpy()),
+        "metrics": served_metrics(rows, logits, predictor.calibration, predictor.writer_calibration),
+        "metrics_tuned_thresholds": classification_metrics(rows, sigmoid(logits), thresholds=predictor.thresholds),
+        "calibration": calibration_errors(rows, logits, predictor.calibration, predictor.writer_calibration),
     })
     return 0
 

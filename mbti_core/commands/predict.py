@@ -132,7 +132,7 @@ def batch_main(args) -> int:
     print(f"scored {len(result.scored):,} of {result.n_rows:,} rows (column {result.column!r}, {table.encoding}) "
           f"in {result.seconds:.1f} s ({result.messages_per_second:.0f} messages/s) -> {args.output}", file=sys.stderr)
     if speaker_column is not None:
-        pooled = result.by_speaker(speaker_column, predictor.writer_thresholds)
+        pooled = result.by_speaker(speaker_column, predictor)
         pooled.to_csv(speakers_path, index=False, encoding="utf-8-sig")
         print(f"{len(pooled):,} speakers pooled (column {speaker_column!r}) -> {speakers_path}", file=sys.stderr)
     if len(result.failed):

@@ -75,14 +75,38 @@ _MENTION_PATTERNS = [
     re.compile(_EN_TYPE.pattern + r"(?:s(?![a-z]))?", re.IGNORECASE),
     # Three-letter partials in capitals ("NTP들", "xNF" is covered above): only standalone.
     re.compile(rf"(?<![{_LETTER}])(?:[EI][SN][TF]|[SN][TF][JP]|[EI][SN]X|X[SN][TF])(?![{_LETTER}])"),
-    # Two-letter temperaments and axis pairs in capitals ("NF", "SJ", "TP"): only standalone.
-    re.compile(rf"(?<![{_LETTER}])(?:[EI][SN]|[SN][TF]|[TF][JP]|[SN][JP]|[EI][TF]|[EI][JP])(?![{_LETTER}])"),
-    # A single capital axis letter standing alone ("저는 I라서", "극J", "T발"): Korean MBTI talk.
-    re.compile(rf"(?<![{_LETTER}0-9])[EISNTFJP](?![{_LETTER}0-9])"),
     # Korean nicknames, their halves ("엔프들", "인티들") but not 인프라 (infrastructure).
     _KO_TYPE,
     re.compile(r"(?:[인엔앤잇엣][프티]|이스[프티]|에스[프티])(?![라])"),
 ]
+# Two-letter temperaments and axis pairs ("NF", "SJ", "TP") and single axis letters ("저는 I라서", "극J", "T발") in
+# capitals, standing alone: masked in Korean MBTI talk ("ST, NT 여자분들", "I, F, J 각각"), but not inside English
+# ("I think so", "you and I", "I'm", "T-shirt"), and the pairs that are everyday English or Korean loanwords ("IT 회사",
+# "IP 주소") not unless a Korean particle is glued to them ("IT가": type talk).
+_SHORT_MENTION = re.compile(rf"(?<![{_LETTER}0-9])(?:[EI][SN]|[SN][TF]|[TF][JP]|[SN][JP]|[EI][TF]|[EI][JP]"
+                            rf"|[EISNTFJP])(?![{_LETTER}0-9])")
+_SHORT_WORDS = {"IT", "IP", "IS", "IN", "EP"}  # not SF, ES, ET: in this cafe they are mostly type talk ("SF 분들")
+_WORD_BEFORE = re.compile(rf"([{_LETTER}]+)[\s,.:;!?\"-]*$")
+_WORD_AFTER = re.compile(rf"^[\s,.:;!?\"-]*([{_LETTER}]+)")
+_CONTRACTION_AFTER = re.compile(r"^['’](?:m|d|ll|ve|re|s)(?![A-Za-z])", re.IGNORECASE)  # I'm, I'd, I'll
+_MBTI_LIKE = re.compile(r"[EISNTFJPX]{1,4}s?")  # a neighbour that is itself type talk ("ST, NT")
+_HANGUL = re.compile(r"^[\uac00-\ud7a3]")
+
+
+def _is_english_word(word: str | None) -> bool:
+    return word is not None and len(word) >= 2 and not _MBTI_LIKE.fullmatch(word)
+
+
+def _mask_short(match: re.Match) -> str:
+    token, text = match.group(0), match.string
+    before, after = text[max(0, match.start() - 40):match.start()], text[match.end():match.end() + 40]
+    if token in _SHORT_WORDS and not _HANGUL.match(after):
+        return token
+    word_before, word_after = _WORD_BEFORE.search(before), _WORD_AFTER.match(after)
+    if (_CONTRACTION_AFTER.match(after) or _is_english_word(word_before and word_before.group(1))
+            or _is_english_word(word_after and word_after.group(1))):
+        return token  # part of an English phrase, not MBTI talk
+    return MENTION_PLACEHOLDER
 _REPEATED_PLACEHOLDER = re.compile(r"(?:\[TYPE\]\s*){2,}")
 
 
@@ -91,6 +115,7 @@ def mask_type_mentions(text: str) -> str:
     text = _ascii_fold(text)
     for pattern in _MENTION_PATTERNS:
         text = pattern.sub(MENTION_PLACEHOLDER, text)
+    text = _SHORT_MENTION.sub(_mask_short, text)
     return _REPEATED_PLACEHOLDER.sub(MENTION_PLACEHOLDER + " ", text).strip() if MENTION_PLACEHOLDER in text else text
 
 

@@ -1,20 +1,25 @@
 """``python -m mbti_core reliability``: how far to trust one prediction, measured on held-out comments.
 
 For each checkpoint (default: the shipped MFT and FT), every comment of the writer-disjoint test split (type
-mentions masked, writers never seen in training) is scored at the checkpoint's own thresholds, and the report
-(``reports/reliability.json``) holds what the Predict page says beside a prediction:
+mentions masked, writers never seen in training) is scored as the app scores it (calibrated probabilities, each
+letter above 50%), and the report (``reports/reliability.json``) holds what the Predict page says beside a
+prediction:
 
 - per axis: accuracy and macro-F1, the share of each letter, and **how often the shown letter is right at each
   displayed probability** ("when the page says 60% it is right x% of the time": bands of the shown letter's
   probability), with the reliability bins (10 bins of P(first letter)) and the expected calibration error;
-- **close calls**: predictions within ``CLOSE_MARGIN`` of the decision threshold, their share and accuracy;
+- **close calls**: predictions within ``CLOSE_MARGIN`` of 50%, their share and accuracy;
+- **calibration**: the expected calibration error per axis, per comment and per writer, of the calibrated and
+  the uncalibrated probabilities, each with a 95% interval from resampling test writers (a few prolific writers
+  move a comment-level ECE a lot), and the macro-F1 of the served decision beside that at the research
+  thresholds;
 - by message length (characters): accuracy per axis and of the exact type, so a short message can say what to
   expect;
 - the exact 16-type accuracy beside chance (1/16) and beside always answering the commonest type;
 - **how many messages are needed**: for k = 1, 2, 3, 5, 10, 20, 50, each test writer with at least k comments
-  gets k of them drawn at random, pooled by the mean of the axis log-odds and typed at the pooled thresholds
-  (tuned on validation writers); mean macro-F1 and exact-type accuracy over those writers, for each model and for
-  TF-IDF + logistic regression on the same draws (its pooled thresholds tuned the same way).
+  gets k of them drawn at random, pooled as the app pools them (the mean axis logit through the pooled
+  calibration, each letter above 50%); mean macro-F1 and exact-type accuracy over those writers, for each model
+  and for TF-IDF + logistic regression on the same draws (mean log-odds of its class-balanced probabilities, 50%).
 """
 from __future__ import annotations
 
@@ -30,11 +35,11 @@ import numpy as np
 from mbti_core import evaluation, settings
 from mbti_core.types import AXES, TYPES, type_labels
 
-CLOSE_MARGIN = 0.05  # |P(first letter) - threshold| below this is a close call; the report says how often they are right
+CLOSE_MARGIN = 0.05  # |P(first letter) - 50%| below this is a close call; the report says how often they are right
 CONFIDENCE_BANDS = (0.5, 0.55, 0.6, 0.7, 1.0001)  # the shown letter's probability
 LENGTH_BANDS = ((1, 10), (11, 30), (31, 80), (81, None))  # characters of the message
 RELIABILITY_BINS = 10
-MESSAGE_COUNTS = (1, 2, 3, 5, 10, 20, 50)
+BOOTSTRAP_SAMPLES = 200
 
 
 def _band_label(low: float, high: float) -> str:
@@ -101,31 +106,66 @@ def measure(y_true: np.ndarray, probs: np.ndarray, thresholds, lengths, types: l
     }
 
 
-def message_draws(writers: np.ndarray, counts=MESSAGE_COUNTS, seed: int = 0) -> dict[int, list[np.ndarray]]:
-    """For each k, one random draw of k row indices per writer who has at least k rows (the same draws for every
-    model, so their curves compare like for like)."""
-    rng = np.random.default_rng(seed)
-    rows_of: dict = {}
-    for index, writer in enumerate(writers):
-        rows_of.setdefault(writer, []).append(index)
-    return {k: [rng.choice(rows, size=k, replace=False) for rows in rows_of.values() if len(rows) >= k]
-            for k in counts}
-
-
-def writer_curve(draws: dict[int, list[np.ndarray]], y_true: np.ndarray, probs: np.ndarray, thresholds) -> list[dict]:
-    """Mean macro-F1 and exact-type accuracy of pooled predictions for each number of messages k."""
-    probs = np.clip(np.asarray(probs, dtype=np.float64), 1e-6, 1 - 1e-6)
-    log_odds = np.log(probs / (1 - probs))
+def writer_curve(draws: dict[int, list[np.ndarray]], y_true: np.ndarray, logits: np.ndarray, pool) -> list[dict]:
+    """Mean macro-F1 and exact-type accuracy of pooled predictions for each number of messages k; ``pool`` maps
+    the logits of one writer's k messages [k, 4] to P(first letter) [4], decided at 50%."""
     curve = []
     for k, groups in draws.items():
         if not groups:
             continue
-        pooled = evaluation.sigmoid(np.stack([log_odds[rows].mean(axis=0) for rows in groups]))
+        pooled = np.stack([pool(logits[rows]) for rows in groups])
         truth = np.stack([y_true[rows[0]] for rows in groups])
-        metrics = evaluation.axis_metrics(truth, pooled, thresholds=thresholds)
+        metrics = evaluation.axis_metrics(truth, pooled)
         curve.append({"messages": k, "writers": len(groups), "mean_macro_f1": metrics["mean_macro_f1"],
                       "mean_accuracy": metrics["mean_accuracy"], "type_accuracy": metrics["type_accuracy"]})
     return curve
+
+
+def _interval(values) -> list[float]:
+    return [float(v) for v in np.percentile(np.asarray(values), [2.5, 97.5])]
+
+
+def calibration_block(test, logits: np.ndarray, predictor, samples: int = BOOTSTRAP_SAMPLES, seed: int = 0) -> dict:
+    """ECE per axis, per comment and per writer, calibrated and not, with 95% intervals from resampling test
+    writers; and the mean macro-F1 of the served decision beside that at the research thresholds."""
+    calibrations = {"calibration": predictor.calibration, "writer_calibration": predictor.writer_calibration}
+    point = evaluation.calibration_errors(test, logits, **calibrations)
+    writers = test["writer"].to_numpy()
+    rows_of: dict = {}
+    for index, writer in enumerate(writers):
+        rows_of.setdefault(writer, []).append(index)
+    groups = list(rows_of.values())
+    rng = np.random.default_rng(seed)
+    draws = {level: {name: [] for name in ("ece", "ece_uncalibrated")} for level in ("comment", "writer")}
+    for _ in range(samples):
+        picked = rng.integers(0, len(groups), len(groups))
+        rows = np.concatenate([groups[i] for i in picked])
+        # each resampled writer counts as a new writer, so a writer drawn twice pools as two
+        ids = np.concatenate([np.full(len(groups[i]), n) for n, i in enumerate(picked)])
+        frame = test.iloc[rows].assign(writer=ids)
+        sample = evaluation.calibration_errors(frame, logits[rows], **calibrations)
+        for level in draws:
+            for name in draws[level]:
+                draws[level][name].append([sample[level][name][axis] for axis in AXES])
+    out = {"bins": point["bins"], "bootstrap": {"samples": samples, "over": "test writers", "interval": "95%"}}
+    for level in ("comment", "writer"):
+        out[level] = {name: {axis: {"ece": point[level][name][axis],
+                                    "interval": _interval(np.asarray(draws[level][name])[:, i])}
+                             for i, axis in enumerate(AXES)} for name in ("ece", "ece_uncalibrated")}
+    served = evaluation.served_metrics(test, logits, **calibrations)
+    tuned = evaluation.classification_metrics(test, evaluation.sigmoid(logits), predictor.thresholds)
+    out["mean_macro_f1"] = {
+        "served": {"comment": served["mean_macro_f1"], "writer": served["writer_level"]["mean_macro_f1"]},
+        "research_thresholds": {"comment": tuned["mean_macro_f1"], "writer": tuned["writer_level"]["mean_macro_f1"],
+                                "thresholds": list(predictor.thresholds)},
+    }
+    out["first_letter_share"] = {
+        "served_comment": {a: v["first_letter_share_pred"] for a, v in served["axes"].items()},
+        "true_comment": {a: v["first_letter_share_true"] for a, v in served["axes"].items()},
+        "served_writer": {a: v["first_letter_share_pred"] for a, v in served["writer_level"]["axes"].items()},
+        "true_writer": {a: v["first_letter_share_true"] for a, v in served["writer_level"]["axes"].items()},
+    }
+    return out
 
 
 def tfidf_probs(data: dict) -> dict[str, np.ndarray]:
@@ -156,23 +196,24 @@ def run(checkpoints: dict[str, str], data_dir=None, batch_size: int = 128, with_
     y_true = type_labels(types)
     report = {"split": "test", "n": len(test), "writers": int(test["writer"].nunique()), "close_margin": CLOSE_MARGIN,
               "checkpoints": {}}
-    draws = message_draws(test["writer"].to_numpy())
+    draws = evaluation.message_draws(test["writer"].to_numpy())
     curves = {}
     for name, source in checkpoints.items():
         predictor = load_predictor(source)
         logits, _, _ = predictor.axis_logits(texts, batch_size=batch_size)
-        probs = evaluation.sigmoid(logits)
-        report["checkpoints"][name] = {"source": project_relative(source), **measure(
-            y_true, probs, predictor.thresholds, [len(t) for t in texts], types)}
-        curves[name] = {"thresholds": list(predictor.writer_thresholds),
-                        "points": writer_curve(draws, y_true, probs, predictor.writer_thresholds)}
+        report["checkpoints"][name] = {
+            "source": project_relative(source),
+            **measure(y_true, predictor.probabilities(logits), [0.5] * len(AXES), [len(t) for t in texts], types),
+            "calibration": calibration_block(test, logits, predictor)}
+        curves[name] = {"points": writer_curve(draws, y_true, logits, predictor.pooled_probabilities)}
     if with_tfidf:
-        baseline = tfidf_probs(data)
-        thresholds = evaluation.choose_writer_thresholds(data["validation"], baseline["validation"])
-        curves["tfidf_lr"] = {"thresholds": thresholds, "points": writer_curve(draws, y_true, baseline["test"], thresholds)}
-    report["writer_curve"] = {"messages": list(MESSAGE_COUNTS), "models": curves,
-                              "how": "k random comments per test writer with at least k, pooled by the mean of the "
-                                     "axis log-odds, typed at thresholds tuned on validation writers (all their comments)"}
+        baseline = np.clip(tfidf_probs(data)["test"], 1e-6, 1 - 1e-6)
+        curves["tfidf_lr"] = {"points": writer_curve(draws, y_true, np.log(baseline / (1 - baseline)),
+                                                     lambda rows: evaluation.sigmoid(rows.mean(axis=0)))}
+    report["writer_curve"] = {"messages": list(evaluation.MESSAGE_COUNTS), "models": curves,
+                              "how": "k random comments per test writer with at least k, pooled as the app pools "
+                                     "them (mean axis logit, then the pooled calibration), each letter above 50%; "
+                                     "TF-IDF + LR: mean log-odds of its class-balanced probabilities, 50%"}
     report["seconds"] = round(time.perf_counter() - started, 1)
     report["command"] = " ".join(shlex.quote(a) for a in ["python", "-m", "mbti_core", *sys.argv[1:]])
     return report

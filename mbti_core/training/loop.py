@@ -4,6 +4,10 @@ In the spirit of transformers' ``run_glue_no_trainer.py``: AdamW (no decay on bi
 a linear warm-up/decay schedule counted in *optimizer* steps, gradient accumulation, gradient clipping,
 bf16 autocast on CUDA (``Accelerator(mixed_precision=...)``), a tqdm bar, periodic logs, and resumable state.
 
+Read top to bottom: ``TrainState`` (where a run stands), ``StepPlan`` (the optimizer steps planned and the
+schedule that follows them), ``StateSaver`` (atomic save and resume), then ``train``: data, optimizer and schedule,
+resume, the loop over epochs and batches, and the end of each epoch (its row, evaluation, a save).
+
 Resume: ``output_dir/state`` holds ``accelerator.save_state`` (model as safetensors, optimizer, scheduler, RNG
 states) plus ``progress.json`` (step, epoch, batches done, history). Calling ``train`` again with the same
 ``output_dir`` continues where the last run stopped (mid-epoch batches already seen are skipped with
@@ -23,7 +27,7 @@ import os
 import shutil
 import time
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -172,6 +176,41 @@ def _write_json_atomic(path: Path, payload: dict) -> None:
     os.replace(tmp, path)
 
 
+@dataclass
+class TrainState:
+    """Where a run stands: saved as ``progress.json`` beside Accelerate's state, so a run resumes exactly."""
+
+    global_step: int = 0
+    epoch: int = 0                  # epochs finished
+    batches_done: int = 0           # batches of the current epoch already trained on
+    epoch_loss_sum: float = 0.0
+    epoch_loss_count: int = 0
+    history: list = field(default_factory=list)      # one row per finished epoch
+    epoch_steps: list = field(default_factory=list)  # the current epoch's step logs
+    config: dict = field(default_factory=dict)
+    total_steps: int = 0
+    finished: bool = False
+    train_seconds: float = 0.0
+    budget_total_steps: int | None = None  # the plan a time budget fixed (kept on resume)
+
+
+class StepPlan:
+    """The optimizer steps planned and the schedule that follows them: linear warm-up, then linear decay to zero
+    at ``total``. A time budget may shorten ``total`` once the step time is known, so the schedule reads it on
+    every step rather than fixing it when built."""
+
+    def __init__(self, total: int, warmup: int):
+        self.total, self.warmup = total, min(warmup, total)
+
+    def lr_factor(self, step: int) -> float:
+        if step < self.warmup:
+            return step / max(1, self.warmup)
+        return max(0.0, (self.total - step) / max(1, self.total - self.warmup))
+
+    def shorten_to(self, total: int) -> None:
+        self.total, self.warmup = total, min(self.warmup, total)
+
+
 def _find_state(output_dir: Path) -> Path | None:
     """The last complete state folder (a save interrupted half-way leaves the previous one as state.old)."""
     for name in (STATE_DIR, STATE_DIR + ".old"):
@@ -179,6 +218,79 @@ def _find_state(output_dir: Path) -> Path | None:
         if (candidate / PROGRESS_FILE).is_file():
             return candidate
     return None
+
+
+class StateSaver:
+    """Accelerate's state (model as safetensors, optimizer, scheduler, RNG states) plus ``progress.json`` under
+    ``output_dir/state``: saved to ``state.tmp`` and then swapped in, so a kill during a save keeps the previous
+    state. Every process takes part in a save; only the main one writes files."""
+
+    def __init__(self, accelerator, output_dir: Path):
+        self.accelerator, self.output_dir = accelerator, output_dir
+        self.saved_at_step = 0
+
+    def latest(self) -> Path | None:
+        return _find_state(self.output_dir)
+
+    def load(self, path: Path) -> dict:
+        self.accelerator.load_state(str(path))
+        return json.loads((path / PROGRESS_FILE).read_text())
+
+    def save(self, state: TrainState) -> None:
+        self.saved_at_step = state.global_step
+        accelerator, root = self.accelerator, self.output_dir
+        tmp, final, old = root / (STATE_DIR + ".tmp"), root / STATE_DIR, root / (STATE_DIR + ".old")
+        if accelerator.is_main_process and tmp.exists():
+            shutil.rmtree(tmp)
+        accelerator.wait_for_everyone()
+        accelerator.save_state(str(tmp), safe_serialization=True)
+        if accelerator.is_main_process:
+            _write_json_atomic(tmp / PROGRESS_FILE, asdict(state))
+            if old.exists():
+                shutil.rmtree(old)
+            if final.exists():
+                os.replace(final, old)
+            os.replace(tmp, final)
+            shutil.rmtree(old, ignore_errors=True)
+        accelerator.wait_for_everyone()
+
+
+def _resume(state: TrainState, saver: StateSaver, plan: StepPlan, config: LoopConfig, num_epochs: int) -> None:
+    """Continue from the last saved state, if any: the state, the plan a time budget fixed, and whether the run
+    is already finished under this config (a longer plan continues a finished run; a shorter one stops at once)."""
+    path = saver.latest() if config.resume else None
+    if path is None:
+        return
+    saved = saver.load(path)
+    if config.time_budget_s and saved.get("budget_total_steps"):
+        plan.shorten_to(min(plan.total, saved["budget_total_steps"]))  # the schedule's decay depends on it
+    if saved.get("total_steps") != plan.total:
+        logger.warning("resuming %s planned for %s steps with a config planning %s steps; the schedule follows the "
+                       "new plan", path, saved.get("total_steps"), plan.total)
+    known = {f for f in TrainState.__dataclass_fields__} - {"config", "total_steps", "budget_total_steps"}
+    for key in known & set(saved):
+        setattr(state, key, saved[key])
+    state.total_steps, state.budget_total_steps = plan.total, saved.get("budget_total_steps")
+    state.finished = state.global_step >= plan.total or state.epoch >= num_epochs
+    saver.saved_at_step = state.global_step
+    saver.accelerator.print(f"resumed from {path}: step {state.global_step}/{plan.total}, epoch {state.epoch + 1}, "
+                            f"{state.batches_done} batches of it done")
+
+
+def _fit_plan_to_budget(plan: StepPlan, state: TrainState, config: LoopConfig, accelerator, seconds_per_step: float,
+                        seconds_spent: float) -> int:
+    """Shorten the plan (and so the decay) to the steps that fit the time budget at the measured pace; every
+    process follows one plan."""
+    left = config.time_budget_s - seconds_spent
+    fit = torch.tensor([state.global_step + max(left / seconds_per_step, 1.0)], device=accelerator.device)
+    fit = int(accelerator.reduce(fit, reduction="mean").item())
+    new_total = min(plan.total, fit)
+    if new_total < plan.total:
+        accelerator.print(f"time budget {config.time_budget_s:.0f} s at {seconds_per_step * 1000:.1f} ms/step: "
+                          f"plan shortened from {plan.total} to {new_total} steps")
+    plan.shorten_to(new_total)
+    state.total_steps = state.budget_total_steps = new_total
+    return new_total
 
 
 def train(
@@ -245,6 +357,7 @@ def _train(model, train_dataset, config, accelerator, collate_fn, eval_fn, batch
     if accelerator.is_main_process:
         output_dir.mkdir(parents=True, exist_ok=True)
 
+    # -- data, model, optimizer, schedule ---------------------------------------------------------------------
     sampler = EpochShuffleSampler(len(train_dataset), config.seed, lengths, config.batch_size)
     dataloader = DataLoader(
         train_dataset,
@@ -264,116 +377,51 @@ def _train(model, train_dataset, config, accelerator, collate_fn, eval_fn, batch
     batches_per_epoch = len(dataloader)  # per process, after sharding
     steps_per_epoch = math.ceil(batches_per_epoch / config.gradient_accumulation_steps)
     if config.max_steps is not None:
-        total_steps = config.max_steps
-        num_epochs = math.ceil(total_steps / steps_per_epoch)
+        plan = StepPlan(config.max_steps, config.warmup_steps)
+        num_epochs = math.ceil(plan.total / steps_per_epoch)
     else:
         num_epochs = config.epochs
-        total_steps = steps_per_epoch * num_epochs
-    # Linear warm-up then linear decay to zero at plan["total"]. A time budget may shorten the plan once the
-    # step time is known, so the lambda reads the plan instead of fixing the total when it is built.
-    plan = {"total": total_steps, "warmup": min(config.warmup_steps, total_steps)}
-
-    def linear_schedule(step: int) -> float:
-        if step < plan["warmup"]:
-            return step / max(1, plan["warmup"])
-        return max(0.0, (plan["total"] - step) / max(1, plan["total"] - plan["warmup"]))
-
+        plan = StepPlan(steps_per_epoch * num_epochs, config.warmup_steps)
     # Not prepared on purpose: we step it exactly once per optimizer step, so the schedule is counted in
     # optimizer steps whatever the number of processes.
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, linear_schedule)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, plan.lr_factor)
     accelerator.register_for_checkpointing(scheduler)
 
-    # Progress of a run: restored from output_dir/state when resuming.
-    progress = {
-        "global_step": 0, "epoch": 0, "batches_done": 0, "epoch_loss_sum": 0.0, "epoch_loss_count": 0,
-        "history": [], "epoch_steps": [], "config": asdict(config),
-        "total_steps": total_steps, "finished": False, "train_seconds": 0.0, "budget_total_steps": None,
-    }
-    state_path = _find_state(output_dir) if config.resume else None
-    if state_path is not None:
-        saved = json.loads((state_path / PROGRESS_FILE).read_text())
-        if config.time_budget_s and saved.get("budget_total_steps"):
-            # The budget already sized this run: keep its plan (the schedule's decay depends on it).
-            total_steps = plan["total"] = min(total_steps, saved["budget_total_steps"])
-        if saved.get("total_steps") != total_steps:
-            logger.warning(
-                "resuming %s planned for %s steps with a config planning %s steps; the schedule follows the new plan",
-                state_path, saved.get("total_steps"), total_steps,
-            )
-        accelerator.load_state(str(state_path))
-        progress.update({k: saved[k] for k in saved if k not in ("config", "total_steps", "budget_total_steps")})
-        progress["total_steps"] = total_steps
-        progress["budget_total_steps"] = saved.get("budget_total_steps")
-        # A longer plan (more max_steps/epochs) continues a finished run; a shorter one stops at once.
-        progress["finished"] = progress["global_step"] >= total_steps or progress["epoch"] >= num_epochs
-        accelerator.print(
-            f"resumed from {state_path}: step {progress['global_step']}/{total_steps}, "
-            f"epoch {progress['epoch'] + 1}, {progress['batches_done']} batches of it done"
-        )
-
-    saved_at_step = [progress["global_step"]]
-
-    def save_state() -> None:
-        """save_state to state.tmp, then swap it in, so a kill during the save keeps the previous state."""
-        saved_at_step[0] = progress["global_step"]
-        tmp, final, old = output_dir / (STATE_DIR + ".tmp"), output_dir / STATE_DIR, output_dir / (STATE_DIR + ".old")
-        if accelerator.is_main_process and tmp.exists():
-            shutil.rmtree(tmp)
-        accelerator.wait_for_everyone()
-        accelerator.save_state(str(tmp), safe_serialization=True)
-        if accelerator.is_main_process:
-            _write_json_atomic(tmp / PROGRESS_FILE, progress)
-            if old.exists():
-                shutil.rmtree(old)
-            if final.exists():
-                os.replace(final, old)
-            os.replace(tmp, final)
-            shutil.rmtree(old, ignore_errors=True)
-        accelerator.wait_for_everyone()
+    # -- state: fresh, or resumed from output_dir/state --------------------------------------------------------
+    state = TrainState(config=asdict(config), total_steps=plan.total)
+    saver = StateSaver(accelerator, output_dir)
+    _resume(state, saver, plan, config, num_epochs)
 
     bar = tqdm(
-        total=total_steps, initial=min(progress["global_step"], total_steps),
+        total=plan.total, initial=min(state.global_step, plan.total),
         disable=not (config.progress and accelerator.is_local_main_process), desc="train", dynamic_ncols=True,
     )
     window: dict[str, list] = {}
-    epoch_losses: list = []  # this epoch's batch losses not yet added to progress (kept on the device)
-    steps_this_session, calibration_started = 0, None
+    epoch_losses: list = []  # this epoch's batch losses not yet added to the state (kept on the device)
+    steps_this_session, timing_started = 0, None
 
     def flush_epoch_losses() -> None:
         if epoch_losses:
-            progress["epoch_loss_sum"] += float(torch.stack([torch.as_tensor(v, device=accelerator.device)
-                                                             for v in epoch_losses]).sum())
-            progress["epoch_loss_count"] += len(epoch_losses)
+            state.epoch_loss_sum += float(torch.stack([torch.as_tensor(v, device=accelerator.device)
+                                                       for v in epoch_losses]).sum())
+            state.epoch_loss_count += len(epoch_losses)
             epoch_losses.clear()
 
-    def fit_plan_to_budget(since: float) -> int:
-        """Shorten the plan (and so the decay) to the steps that fit the time budget at the measured pace."""
-        seconds_per_step = (time.perf_counter() - since) / config.calibration_steps
-        left = config.time_budget_s - (seconds_before + time.perf_counter() - started)
-        fit = torch.tensor([progress["global_step"] + max(left / seconds_per_step, 1.0)], device=accelerator.device)
-        fit = int(accelerator.reduce(fit, reduction="mean").item())  # all processes follow one plan
-        new_total = min(plan["total"], fit)
-        if new_total < plan["total"]:
-            accelerator.print(f"time budget {config.time_budget_s:.0f} s at {seconds_per_step * 1000:.1f} ms/step: "
-                              f"plan shortened from {plan['total']} to {new_total} steps")
-        plan["total"] = progress["total_steps"] = progress["budget_total_steps"] = new_total
-        plan["warmup"] = min(plan["warmup"], new_total)
-        return new_total
-
     started = time.perf_counter()
-    seconds_before = progress["train_seconds"]
+    seconds_before = state.train_seconds
     model.train()
 
-    while not progress["finished"] and progress["epoch"] < num_epochs:
-        epoch = progress["epoch"]
+    # -- the loop: epochs, batches, optimizer steps ------------------------------------------------------------
+    while not state.finished and state.epoch < num_epochs:
+        epoch = state.epoch
         sampler.set_epoch(epoch)
         epoch_loader = dataloader
-        if progress["batches_done"]:
-            epoch_loader = accelerator.skip_first_batches(dataloader, progress["batches_done"])
+        if state.batches_done:
+            epoch_loader = accelerator.skip_first_batches(dataloader, state.batches_done)
         epoch_loader.set_epoch(epoch)
         sampler.set_epoch(epoch)
 
-        batch_index = progress["batches_done"]
+        batch_index = state.batches_done
         for batch in epoch_loader:
             window_start = (batch_index // config.gradient_accumulation_steps) * config.gradient_accumulation_steps
             sync = (batch_index + 1 - window_start) == config.gradient_accumulation_steps or (
@@ -403,63 +451,63 @@ def _train(model, train_dataset, config, accelerator, collate_fn, eval_fn, batch
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
-            progress["global_step"] += 1
-            progress["batches_done"] = batch_index
-            step = progress["global_step"]
+            state.global_step += 1
+            state.batches_done = batch_index
+            step = state.global_step
             bar.update(1)
             steps_this_session += 1
+            # A time budget: time config.calibration_steps steps (after 10 warm ones), then size the plan.
             if steps_this_session == 10:
-                calibration_started = time.perf_counter()
+                timing_started = time.perf_counter()
             if config.time_budget_s and steps_this_session == 10 + config.calibration_steps:
-                total_steps = fit_plan_to_budget(calibration_started)
-                bar.total = total_steps
+                seconds_per_step = (time.perf_counter() - timing_started) / config.calibration_steps
+                bar.total = _fit_plan_to_budget(plan, state, config, accelerator, seconds_per_step,
+                                                seconds_before + time.perf_counter() - started)
                 bar.refresh()
 
-            if step % config.log_every == 0 or step == total_steps:
+            if step % config.log_every == 0 or step == plan.total:
                 means = accelerator.reduce(_window_means(window, accelerator.device), reduction="mean")
                 row = {"step": step, "epoch": round(epoch + batch_index / batches_per_epoch, 4)}
                 row.update({k: round(float(m), 5) for k, m in zip(window.keys(), means.tolist())})
                 row["lr"] = scheduler.get_last_lr()[0]
-                progress["epoch_steps"].append(row)
+                state.epoch_steps.append(row)
                 bar.set_postfix({k: row[k] for k in row if k in ("loss", "accuracy")})
                 if accelerator.is_main_process:
                     bar.write(json.dumps(row))
                 window = {}
-            progress["train_seconds"] = seconds_before + time.perf_counter() - started
-            if step >= total_steps:
+            state.train_seconds = seconds_before + time.perf_counter() - started
+            if step >= plan.total:
                 break
             if config.save_every and step % config.save_every == 0:
                 flush_epoch_losses()
-                save_state()
+                saver.save(state)
 
-        # End of an epoch (or of training, when max_steps stops it mid-epoch).
+        # -- end of an epoch (or of training, when max_steps stops it mid-epoch): its row, evaluation, a save --
         flush_epoch_losses()
-        loss_sum = torch.tensor([progress["epoch_loss_sum"], progress["epoch_loss_count"]], device=accelerator.device)
+        loss_sum = torch.tensor([state.epoch_loss_sum, state.epoch_loss_count], device=accelerator.device)
         loss_sum = accelerator.reduce(loss_sum, reduction="sum")
-        row = {
-            "epoch": epoch + 1,
-            "global_step": progress["global_step"],
-            "train_loss": float(loss_sum[0] / max(loss_sum[1], 1)),
-        }
+        row = {"epoch": epoch + 1, "global_step": state.global_step,
+               "train_loss": float(loss_sum[0] / max(loss_sum[1], 1))}
         if eval_fn is not None:
             model.eval()
             with torch.no_grad():
                 row.update(eval_fn(model, accelerator, epoch + 1) or {})
             model.train()
-        row["steps"] = progress["epoch_steps"]
-        progress["history"].append(row)
+        row["steps"] = state.epoch_steps
+        state.history.append(row)
         accelerator.print(json.dumps({k: v for k, v in row.items() if k != "steps"}, ensure_ascii=False))
-        progress.update(epoch=epoch + 1, batches_done=0, epoch_loss_sum=0.0, epoch_loss_count=0, epoch_steps=[])
-        progress["finished"] = progress["global_step"] >= total_steps or progress["epoch"] >= num_epochs
-        progress["train_seconds"] = seconds_before + time.perf_counter() - started
+        state.epoch, state.batches_done, state.epoch_loss_sum, state.epoch_loss_count = epoch + 1, 0, 0.0, 0
+        state.epoch_steps = []
+        state.finished = state.global_step >= plan.total or state.epoch >= num_epochs
+        state.train_seconds = seconds_before + time.perf_counter() - started
         # Short epochs (pretraining packs ~250 steps in one) would otherwise save the full state every epoch.
-        if progress["finished"] or not config.save_every or progress["global_step"] - saved_at_step[0] >= config.save_every:
-            save_state()
+        if state.finished or not config.save_every or state.global_step - saver.saved_at_step >= config.save_every:
+            saver.save(state)
 
     bar.close()
     # Leave the caller's model object as it was given: no DDP wrapper, no autocast hooks on forward.
     accelerator.unwrap_model(model, keep_fp32_wrapper=False)
-    return progress["history"]
+    return state.history
 
 
 def read_progress(output_dir: str | os.PathLike) -> dict | None:

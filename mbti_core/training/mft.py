@@ -90,7 +90,8 @@ class MFTConfig:
     include_posts: bool = True              # posts (title + body) besides comments
     writer_weighting: str = "none"          # none | sqrt | inverse: down-weight prolific writers in the loss
     max_texts_per_writer: int | None = None # cap each writer's training texts
-    tune_thresholds: bool = True            # per-axis thresholds chosen on validation, shipped in the checkpoint
+    tune_thresholds: bool = True            # per-axis macro-F1 thresholds chosen on validation (research metrics)
+    calibrate: bool = True                  # fit the calibrated probabilities the app shows (train.py calibrate)
     export_onnx: bool = True                # ONNX graphs beside the shipped checkpoint (the app's fast start)
     # Run mechanics.
     mixed_precision: str = "auto"
@@ -280,16 +281,20 @@ def run_seed(config: MFTConfig, seed: int, data: dict, phase2: dict | None, desc
     device = state.device if torch.cuda.is_available() else torch.device("cpu")
     model.to(device).eval()
 
-    def split_probs(frame):
+    def split_logits(frame):
         share = phases.process_share(state, len(frame))
         logits = phases.predict_axis_logits(model, tokenizer, frame["text"].iloc[share], config.max_length,
                                             config.eval_batch_size, device)
-        return evaluation.sigmoid(np.concatenate(phases.gathered(state, [logits])))
+        return np.concatenate(phases.gathered(state, [logits]))
 
-    probs = {split: split_probs(data[split]) for split in ("validation", "test")}
+    logits = {split: split_logits(data[split]) for split in ("validation", "test")}
+    probs = {split: evaluation.sigmoid(values) for split, values in logits.items()}
     thresholds = evaluation.choose_thresholds(data["validation"], probs["validation"]) if config.tune_thresholds else [0.5] * 4
-    writer_thresholds = (evaluation.choose_writer_thresholds(data["validation"], probs["validation"])
-                         if config.tune_thresholds else [0.5] * 4)
+    # What the app shows: calibrated probabilities, each letter above 50% (the training split sets the letters' base
+    # rates, validation the confidence; the test split is only scored).
+    calibrations = (evaluation.fit_calibrations(data["train"], split_logits(data["train"]), data["validation"],
+                                                logits["validation"])
+                    if config.calibrate else {"calibration": None, "writer_calibration": None})
     result = {
         "seed": seed, "mode": config.mode, "train_seconds": round(train_seconds, 1),
         "device": (torch.cuda.get_device_name() if device.type == "cuda" else
@@ -298,7 +303,11 @@ def run_seed(config: MFTConfig, seed: int, data: dict, phase2: dict | None, desc
         "validation": evaluation.classification_metrics(data["validation"], probs["validation"]),
         "test": evaluation.classification_metrics(data["test"], probs["test"]),
         "thresholds": thresholds,
-        "writer_thresholds": writer_thresholds,
+        **calibrations,
+        "served": {split: evaluation.served_metrics(data[split], logits[split], **calibrations)
+                   for split in ("validation", "test")},
+        "calibration_errors": {split: evaluation.calibration_errors(data[split], logits[split], **calibrations)
+                               for split in ("validation", "test")},
     }
     if config.tune_thresholds:
         result["validation_tuned"] = evaluation.classification_metrics(data["validation"], probs["validation"], thresholds)
@@ -308,7 +317,8 @@ def run_seed(config: MFTConfig, seed: int, data: dict, phase2: dict | None, desc
     if type_effect:
         result["type_effect"] = type_effect  # on the phase-2 validation sentences, after each stage
     model.heads_config.thresholds = thresholds
-    model.heads_config.writer_thresholds = writer_thresholds
+    model.heads_config.calibration = calibrations["calibration"]
+    model.heads_config.writer_calibration = calibrations["writer_calibration"]
     model.heads_config.max_length = config.max_length
     if state.is_main_process:
         model.cpu().save_pretrained(seed_dir / "model", tokenizer=tokenizer)
@@ -511,6 +521,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-group-by-length", action="store_true",
                         help="phase 3 in random batches (default: batches of similar length, as transformers' Trainer)")
     parser.add_argument("--no-tune-thresholds", action="store_true", help="keep 0.5 on every axis")
+    parser.add_argument("--no-calibrate", action="store_true",
+                        help="ship the plain sigmoid instead of calibrated probabilities")
     parser.add_argument("--limit-train", type=int, default=None, help="subsample training texts (whole writers)")
     parser.add_argument("--limit-masked", type=int, default=None, help="use at most this many phase-2 masked sentences")
     parser.add_argument("--no-export-onnx", action="store_true",
@@ -536,6 +548,7 @@ def config_from_args(args, mode: str) -> MFTConfig:
         base_model=args.base_model, data_dir=args.data_dir, output_dir=args.output_dir, run_dir=args.run_dir,
         report_path=args.report, masked_file=args.masked, resume=args.resume, **phases,
         include_posts=not args.comments_only, tune_thresholds=not args.no_tune_thresholds,
+        calibrate=not args.no_calibrate,
         export_onnx=not args.no_export_onnx, type_vocab_bias=not args.no_type_vocab_bias,
         refit_type_head=not args.no_refit_type_head,
     )

@@ -113,6 +113,19 @@ def axis_bar_texts(page) -> list[str]:
     return [t.strip() for t in bars.locator(".mbti-bar-text").all_text_contents()]
 
 
+def shown_story(page) -> dict:
+    """What the page shows for the latest prediction: the headline type, the letter of each axis bar above 50%
+    (read from the bars' exact probabilities) and the first of the closest types."""
+    bars = page.locator(".mbti-axes").last.locator(".mbti-axis")
+    letters = ""
+    for index in range(bars.count()):
+        axis, p_first = bars.nth(index).get_attribute("data-axis"), float(bars.nth(index).get_attribute("data-p-first"))
+        letters += axis[0] if p_first >= 0.5 else axis[1]
+    closest = page.get_by_text("가까운 유형 · Closest types").last.inner_text()
+    return {"headline": page.locator(".mbti-type").last.inner_text().strip(), "bar_letters": letters,
+            "first_closest": closest.split(": ", 1)[1].split()[0]}
+
+
 def shot(page, folder: Path, name: str) -> Path:
     path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
@@ -133,7 +146,7 @@ def run_session(checkpoint_dir: Path, reports_dir: Path | None = None, screensho
     from playwright.sync_api import sync_playwright
 
     screenshots.mkdir(parents=True, exist_ok=True)
-    out: dict = {"screenshots": {}, "later_prediction_s": []}
+    out: dict = {"screenshots": {}, "later_prediction_s": [], "stories": []}
     with sync_playwright() as playwright:
         browser = launch_browser(playwright)  # launched first: the cold start is the server's, not the browser's
         page = browser.new_page(viewport={"width": 1400, "height": 1400}, locale="ko-KR")
@@ -148,8 +161,10 @@ def run_session(checkpoint_dir: Path, reports_dir: Path | None = None, screensho
             out["first_axis_texts"] = axis_bar_texts(page)
             out["first_type"] = page.locator(".mbti-type").first.inner_text().strip()
             out["screenshots"]["predict"] = shot(page, screenshots, "predict")
+            out["stories"].append(shown_story(page))
             for i in range(repeats):
                 out["later_prediction_s"].append(send_message(page, LATER_MESSAGES[i % len(LATER_MESSAGES)] + f" {i + 1}"))
+                out["stories"].append(shown_story(page))
 
             # Bad input: emoji only -> a message, no result.
             box = page.get_by_test_id("stChatInputTextArea")
@@ -207,6 +222,28 @@ def run_session(checkpoint_dir: Path, reports_dir: Path | None = None, screensho
             page.goto(f"{url}/about")
             page.get_by_text("닉네임 라벨").first.wait_for(timeout=60_000)
             out["screenshots"]["about"] = shot(page, screenshots, "about")
+
+            # A link straight to /predict opens the Predict page (not "Page not found").
+            page.goto(f"{url}/predict")
+            page.get_by_test_id("stChatInputTextArea").wait_for(timeout=60_000)
+            wait_idle(page)
+            out["predict_url_ok"] = (page.get_by_text("Page not found").count() == 0  # and inside the app's frame
+                                     and page.get_by_test_id("stSidebarNav").get_by_text("소개 · About").count() == 1)
+
+            # Phone width: the result is visible without scrolling.
+            phone = browser.new_page(viewport={"width": 390, "height": 844}, locale="ko-KR", is_mobile=True)
+            phone.goto(url)
+            phone.get_by_test_id("stChatInputTextArea").wait_for(timeout=60_000)
+            send_message(phone, FIRST_MESSAGE)
+            headline = phone.locator(".mbti-type").last.bounding_box()
+            bars = phone.locator(".mbti-axes").last.bounding_box()
+            pinned = phone.get_by_test_id("stBottom").bounding_box()  # the input pinned at the bottom covers the rest
+            out["phone_boxes"] = {"headline": headline, "bars": bars, "chat_input": pinned}
+            out["phone_result_in_view"] = bool(headline and bars and pinned and headline["y"] >= 0
+                                               and bars["y"] + bars["height"] <= min(844, pinned["y"]))
+            out["screenshots"]["predict_phone"] = path = screenshots / "predict_phone.png"
+            phone.screenshot(path=str(path))
+            phone.close()
             out["server_alive"] = process.poll() is None
         browser.close()
     later = out["later_prediction_s"]

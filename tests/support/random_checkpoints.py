@@ -13,6 +13,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script
 
 
+CALIBRATION = [[0.6, -0.2], [0.8, 0.1], [0.55, 0.05], [1.2, -0.1]]
+WRITER_CALIBRATION = [[0.8, 0.4, 0.05, -0.05], [0.7, 0.8, 0.1, 0.0], [0.6, 0.5, 0.05, -0.2], [0.5, 0.5, 0.1, -0.05]]
+
+
 def build_random_checkpoints(root: str | Path, max_length: int = 64) -> dict[str, Path]:
     from tests.support import mft_helpers
 
@@ -22,6 +26,9 @@ def build_random_checkpoints(root: str | Path, max_length: int = 64) -> dict[str
     out = {"checkpoints": root}
     for mode in ("mft", "ft"):
         model = mft_helpers.new_model(encoder, with_type_mlm=mode == "mft", max_length=max_length)
+        # Calibrated like a shipped checkpoint, so what the fronts show goes through the calibration.
+        model.heads_config.calibration = CALIBRATION
+        model.heads_config.writer_calibration = WRITER_CALIBRATION
         # fp32 so a test's Predictor and the app's see bit-identical weights either way
         out[mode] = model.save_pretrained(root / mode, tokenizer=tokenizer, dtype=None)
     return out

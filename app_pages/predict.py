@@ -7,7 +7,7 @@ from mbti_core.app_support import (
     EXAMPLES, chat_log_curve_note, check_chat_log, check_message, load_reliability, load_writer_curve, parse_chat_log,
     percent, short_message_note,
 )
-from pages.common import explain, get_predictor, show_notices, show_prediction, timed
+from app_pages.common import explain, get_predictor, show_notices, show_prediction, timed
 
 EXAMPLE_LOG = """2024. 1. 3. 오후 3:12, 민지 : 내일 발표 자료 다 만들었어?
 2024. 1. 3. 오후 3:13, 서준 : 아직 ㅋㅋ 오늘 밤에 몰아서 하려고
@@ -25,9 +25,9 @@ def _set_log(text: str) -> None:
     st.session_state["chat_log"] = text
 
 
-st.title(":material/chat: MBTI 유형 예측 · Predict")
-st.caption("채팅 메시지 하나(또는 한 사람의 대화 로그)로 MBTI 네 축을 예측해요. 재미로 보세요 — 정답이 아니에요. / "
-           "Predicts the four MBTI axes from a chat message; for fun and teaching, not a diagnosis.")
+st.title(":material/chat: 유형 예측 · Predict")  # one line on a phone
+st.caption("메시지로 MBTI 네 축을 예측해요. 재미로 보세요 — 진단이 아니에요. / The four MBTI axes from a chat message: for fun "
+           "and teaching, not a diagnosis.")
 left, right = st.columns([1, 1])
 with left:
     choice = st.segmented_control("모델 · Model", list(CHOICES), default="MFT", required=True, key="model_choice")
@@ -57,13 +57,6 @@ def _results(run):
 def message_mode() -> None:
     """One message: a fragment, so that a new message reruns only this part of the page (less to send and
     redraw per prediction; the model and input switches above keep their state)."""
-    st.markdown("**예시 메시지 · Examples** (눌러서 넣기 / click to use)")
-    example_columns = st.columns(len(EXAMPLES))
-    for index, (column, example) in enumerate(zip(example_columns, EXAMPLES)):
-        text = example.text
-        column.button(text if len(text) <= 22 else text[:21] + "…", key=f"example_{index}", on_click=_set_message,
-                      args=(text,), width="stretch",
-                      help=f"{text}\n\n쓴 의도 · written as: {example.letter} ({example.persona})")
     with st.bottom:  # pinned under the page, as in a chat app (a bare chat_input in a fragment would sit inline)
         submitted = st.chat_input("메시지를 입력하세요 · Type a chat message", key="chat")
     if submitted is not None:
@@ -79,12 +72,9 @@ def message_mode() -> None:
             if not checked.ok:
                 st.warning(checked.error)
             else:
-                short = short_message_note(checked.text, load_reliability(modes[0]))
-                show_notices(checked.notices + ([short] if short else []))
-
                 def one(predictor, mode):
                     results, seconds = timed(predictor.predict, [checked.text])
-                    show_prediction(results[0], mode, key=f"msg-{mode}", thresholds=predictor.thresholds, seconds=seconds,
+                    show_prediction(results[0], mode, key=f"msg-{mode}", seconds=seconds,
                                     predictor=predictor)
                     # Lazy: the attributions are computed only while the expander is open.
                     with st.expander("왜 이 유형? / Why this type?", key=f"why-{mode}", on_change="rerun") as why:
@@ -93,6 +83,21 @@ def message_mode() -> None:
                     return results[0]
 
                 _results(one)
+                # After the result, so that on a phone the type and the bars come first, without scrolling.
+                short = short_message_note(checked.text, load_reliability(modes[0]))
+                show_notices(checked.notices + ([short] if short else []))
+    examples()
+
+
+def examples() -> None:
+    """The example messages, below the result (each says the letter it was written for)."""
+    st.markdown("**예시 메시지 · Examples** (눌러서 넣기 / click to use)")
+    example_columns = st.columns(len(EXAMPLES))
+    for index, (column, example) in enumerate(zip(example_columns, EXAMPLES)):
+        text = example.text
+        column.button(text if len(text) <= 22 else text[:21] + "…", key=f"example_{index}", on_click=_set_message,
+                      args=(text,), width="stretch",
+                      help=f"{text}\n\n쓴 의도 · written as: {example.letter} ({example.persona})")
 
 
 if input_mode.startswith("한 메시지"):
@@ -127,7 +132,7 @@ else:
 
             def person(predictor, mode):
                 result, seconds = timed(predictor.predict_person, texts)
-                show_prediction(result, mode, key=f"log-{mode}", thresholds=predictor.writer_thresholds, seconds=seconds,
+                show_prediction(result, mode, key=f"log-{mode}", seconds=seconds,
                                 predictor=predictor, pooled=True)
                 where = chat_log_curve_note(len(texts), load_writer_curve(), mode)
                 if where:

@@ -4,13 +4,8 @@ import streamlit as st
 
 from mbti_core.app_support import MODE_LABELS
 from mbti_core.batch import MAX_FILE_MB, MAX_ROWS, PROB_COLUMNS, BatchInputError, read_table, score_table
-from pages.common import get_predictor
+from app_pages.common import get_predictor
 
-
-def writer_thresholds(mode: str):
-    """The pooled-prediction thresholds of the model (tuned on validation writers), as the chat-log mode uses."""
-    predictor = get_predictor(mode)
-    return predictor.writer_thresholds if predictor is not None else [0.5] * 4
 
 st.title(":material/table: 파일 일괄 분석 · Batch scoring")
 st.caption(f"CSV·TSV·JSONL·TXT 파일의 메시지마다 유형과 네 축 확률을 구해요 (최대 {MAX_FILE_MB} MB, {MAX_ROWS:,}행, UTF-8 또는 "
@@ -69,7 +64,7 @@ if stored and stored[0] == run_key:  # a result of this file, column and model
                  key="batch_scored")
     speaker = table.guess_speaker_column()
     if speaker is not None and speaker != column and len(result.scored):
-        pooled = result.by_speaker(speaker, writer_thresholds(mode))
+        pooled = result.by_speaker(speaker, get_predictor(mode))
         st.subheader(f"화자별 · Per speaker ({speaker})")
         st.caption("한 사람의 메시지를 모두 모아 하나로 예측해요 (축별 log-odds 평균, 유형 예측 페이지의 대화 모드와 같아요). "
                    "메시지가 많을수록 근거가 쌓여요. / Each speaker's messages pooled into one prediction (mean of the "

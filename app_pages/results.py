@@ -2,10 +2,12 @@
 import pandas as pd
 import streamlit as st
 
-from mbti_core.app_figures import axis_accuracy, confusion_matrices, training_curves, writer_curve_figure
+from mbti_core.app_figures import (
+    axis_accuracy, confusion_matrices, reliability_diagram, training_curves, writer_curve_figure,
+)
 from mbti_core.app_support import (
-    comparison_sentence, load_results, load_writer_curve, macro_f1_note, metrics_rows, reports_dir, study_rows,
-    training_note,
+    MODE_LABELS, calibration_rows, comparison_sentence, load_reliability, load_results, load_writer_curve,
+    macro_f1_note, metrics_rows, reports_dir, served_f1_line, study_rows, training_note,
 )
 
 st.title(":material/bar_chart: 결과 · Results: MFT vs FT")
@@ -52,13 +54,35 @@ st.plotly_chart(axis_accuracy(results, level, tuned), key="axis_accuracy", confi
 st.subheader("메시지가 몇 개 있어야 할까요? · How many messages do I need?")
 curve = load_writer_curve()
 if curve:
-    st.caption("학습에 없던 작성자마다 메시지 k개를 무작위로 골라 한 예측으로 모았을 때(축별 log-odds 평균, 검증 작성자로 고른 "
-               "임계값). 점선 = TF-IDF + LR. / k random comments per held-out writer, pooled into one prediction (mean "
-               "axis log-odds, thresholds tuned on validation writers); dashed = TF-IDF + LR. Writers with fewer than k "
-               "comments drop out, so the right end rests on fewer writers (hover shows how many).")
+    st.caption("학습에 없던 작성자마다 메시지 k개를 무작위로 골라 앱처럼 한 예측으로 모았을 때(축별 log-odds 평균 → 보정, "
+               "50% 기준). 점선 = TF-IDF + LR. / k random comments per held-out writer, pooled into one prediction as "
+               "the app does (mean axis log-odds, then the pooled calibration, 50%); dashed = TF-IDF + LR. Writers with "
+               "fewer than k comments drop out, so the right end rests on fewer writers (hover shows how many).")
     st.plotly_chart(writer_curve_figure(curve), key="writer_curve", config={"displaylogo": False})
 else:
     st.info("reports/reliability.json이 없어요 (`python -m mbti_core reliability`). / No measured curve yet.")
+
+st.subheader("60%는 정말 60%일까요? · Is 60% really 60%?")
+calibrated = {mode: load_reliability(mode) for mode in ("mft", "ft")}
+calibrated = {mode: entry for mode, entry in calibrated.items() if entry and entry.get("calibration")}
+if calibrated:
+    st.markdown("**앱이 보여 주는 확률은 보정한 확률이고, 50%를 넘는 글자가 유형이 돼요.** 점이 점선(대각선)에 가까울수록 "
+                "보여 준 확률이 실제 비율과 맞아요. / The app shows calibrated probabilities and the letter above 50% "
+                "is the type: the closer the dots to the dotted diagonal, the more a shown percentage means what it says.")
+    shown = st.segmented_control("모델 · Model", list(calibrated), default=next(iter(calibrated)), required=True,
+                                 key="calibration_model", format_func=lambda m: MODE_LABELS[m])
+    st.plotly_chart(reliability_diagram(calibrated[shown]), key="reliability_diagram", config={"displaylogo": False})
+    st.dataframe(pd.DataFrame(calibration_rows(calibrated[shown])), hide_index=True, key="calibration_table")
+    served_line = served_f1_line(calibrated[shown])
+    if served_line:
+        st.caption(served_line)
+    st.caption("ECE = 10칸으로 나눈 확률마다 |보여 준 확률 − 실제 비율|의 가중 평균 (0이 완벽). 괄호 = 테스트 작성자를 다시 뽑아 "
+               "잰 95% 구간: 글을 아주 많이 쓴 몇 사람이 댓글 수준 값을 크게 움직여요. / ECE = the size-weighted mean of "
+               "|shown − observed| over 10 bins (0 is perfect); brackets: 95% intervals from resampling test writers, as a "
+               "few prolific writers move the per-comment figure a lot. Calibration: scale from validation, each letter's "
+               "base rate from the training split (the test split is never used to fit it).")
+else:
+    st.info("보정 측정값이 없어요 (`python -m mbti_core reliability`). / No calibration measured yet.")
 
 st.subheader("혼동 행렬 · Confusion matrices (shipped seed, rows = true)")
 if any(level in matrices for matrices in results.confusion.values()):

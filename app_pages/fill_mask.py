@@ -8,7 +8,7 @@ from mbti_core.app_support import (
     type_grid_markdown, type_share_rows, unique_tokens, word_query_error,
 )
 from mbti_core.types import TYPES
-from pages.common import get_predictor, show_notices, timed
+from app_pages.common import get_predictor, show_notices, timed
 
 VIEWS = {"four": "네 유형 비교 · Four types", "grid": "16유형 격자 · All 16 types", "word": "단어 → 유형 · Word → types"}
 HIGHLIGHT = ":orange-background[**{}**]"

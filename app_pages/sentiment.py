@@ -6,7 +6,7 @@ from mbti_core import model_cache
 from mbti_core.app_support import check_message
 from mbti_core.study_figures import scaling_figure, sentiment_bars
 from mbti_core.study_support import load_report, missing_sentiment_message, scaling_rows, sentiment_source
-from pages.common import show_notices, timed
+from app_pages.common import show_notices, timed
 
 EXAMPLES = ("이 영화 엄청 재미있네요", "이 영화 엄청 재미없네요")
 

@@ -55,27 +55,25 @@ def show_notices(notices: list[str]) -> None:
         st.info(notice, icon="ℹ️")
 
 
-def show_prediction(result: dict, mode: str, key: str, thresholds, seconds: float | None = None,
+def show_prediction(result: dict, mode: str, key: str, seconds: float | None = None,
                     predictor=None, pooled: bool = False) -> None:
     """The predicted type large, the four axis bars with percentages, the closest types; the Plotly charts (axis
-    bars and the 16-type distribution) on request."""
+    bars and the 16-type distribution) on request. All read the same calibrated probabilities: each letter shown
+    is the one above 50%, and the first closest type is the headline."""
     st.markdown(f"**{MODE_LABELS[mode]}**")
     st.markdown(
         f"<div class='mbti-type' style='font-size:4.2rem;font-weight:800;letter-spacing:0.08em;line-height:1.1'>"
         f"{result['type']}</div>", unsafe_allow_html=True,
     )
-    if seconds is not None:
-        st.caption(f"예측 시간 · model time: {1000 * seconds:.0f} ms")
     # HTML bars first (instant); the Plotly charts (hover, PNG download) on request: each costs the browser
     # ~90 ms per prediction on 2 CPU cores, and the first one ~1.4 s (plotly.js).
-    st.markdown(axis_bars_html(result, thresholds, key=f"{key}-axes"), unsafe_allow_html=True)
+    st.markdown(axis_bars_html(result, key=f"{key}-axes"), unsafe_allow_html=True)
+    if seconds is not None:  # below the bars: on a phone the type and the bars fit the first screen
+        st.caption(f"예측 시간 · model time: {1000 * seconds:.0f} ms")
     reliability = load_reliability(mode)
-    close = None if pooled else close_call_note(result, thresholds, reliability)  # measured per message, not pooled
+    close = None if pooled else close_call_note(result, reliability)  # measured per message, not pooled
     if close:
         st.info(close, icon=":material/balance:")
-    if any(abs(float(t) - 0.5) > 1e-9 for t in thresholds):
-        st.caption("검은 눈금 = 검증셋에서 고른 결정 임계값 (유형은 이 기준으로 정해요). / Black ticks = decision "
-                   "thresholds chosen on validation; the type follows them.")
     closest = sorted(result["types"].items(), key=lambda item: -item[1])[:3]
     st.caption("가까운 유형 · Closest types: " + " · ".join(f"{mbti} {percent(p)}" for mbti, p in closest))
     with st.expander("이 예측은 얼마나 믿을 만한가요? · How reliable is this?", key=f"{key}-reliability"):
@@ -88,11 +86,11 @@ def show_prediction(result: dict, mode: str, key: str, thresholds, seconds: floa
         if predictor is not None:
             st.caption(example_agreement_line(example_agreement(predictor)))
     if st.toggle("차트 · Charts (16유형, PNG)", key=f"{key}-show-types"):
-        st.plotly_chart(axis_bars(result, thresholds), key=f"{key}-axes", config={"displaylogo": False})
+        st.plotly_chart(axis_bars(result), key=f"{key}-axes", config={"displaylogo": False})
         st.plotly_chart(type_distribution(result, title="16유형 확률 · 16-type probabilities"), key=f"{key}-types",
                         config={"displaylogo": False})
-        st.caption("16유형 확률 = 네 축 확률의 곱 (임계값과 무관). / 16-type probabilities = product of the four axis "
-                   "probabilities (independent of the thresholds).")
+        st.caption("16유형 확률 = 네 축 확률의 곱이라, 1위 유형은 언제나 위의 유형이에요. / 16-type probabilities = product "
+                   "of the four axis probabilities, so the first is always the type above.")
 
 
 def timed(function, *args, **kwargs):
