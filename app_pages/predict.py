@@ -104,8 +104,9 @@ if input_mode.startswith("한 메시지"):
     message_mode()
 else:
     st.markdown("한 사람의 메시지를 한 줄에 하나씩, 또는 카카오톡 대화 내보내기(.txt) 내용을 붙여 넣으세요. "
-                "여러 메시지를 모아 하나의 예측을 내요 (축별 log-odds 평균). / Paste one person's messages, one per "
-                "line, or a KakaoTalk export: they are pooled into one prediction (mean of axis log-odds).")
+                "여러 메시지를 모아 하나의 예측을 내요 (축별 log-odds 평균, 메시지가 많을수록 더 확신). / Paste one person's "
+                "messages, one per line, or a KakaoTalk export: they are pooled into one prediction (the mean axis "
+                "log-odds, counted more as messages add up).")
     st.button("예시 대화 넣기 · Example chat log", key="example_log", on_click=_set_log, args=(EXAMPLE_LOG,))
     raw = st.text_area("대화 로그 · Chat log", key="chat_log", height=200,
                        placeholder="2024. 1. 3. 오후 3:12, 홍길동 : 메시지\n[홍길동] [오후 3:12] 메시지\n또는 한 줄에 한 메시지")

@@ -323,8 +323,10 @@ def check_chat_log(log: ChatLog, speaker: str | None = None) -> tuple[list[str],
         else:
             dropped += 1
     if log.skipped or dropped:
-        checked.notices.append(f"{log.skipped + dropped}줄은 건너뛰었어요 (빈 줄, 날짜·시스템 줄, 사진/이모티콘, 글자 없는 메시지). / "
-                               f"{log.skipped + dropped} lines were skipped (blank, date/system lines, media, no words).")
+        skipped = log.skipped + dropped
+        checked.notices.append(f"{skipped}줄은 건너뛰었어요 (빈 줄, 날짜·시스템 줄, 사진/이모티콘, 글자 없는 메시지). / "
+                               f"{skipped} {'line was' if skipped == 1 else 'lines were'} skipped (blank, date/system "
+                               "lines, media, no words).")
     if not texts:
         checked.error = ("분석할 메시지가 없어요. 한 줄에 한 메시지씩 붙여 넣거나 카카오톡 대화 내보내기를 붙여 넣어 주세요. / "
                          "No messages to analyse: paste one message per line, or a KakaoTalk export.")

@@ -95,7 +95,9 @@ def test_plain_lines_are_one_message_each_and_capped():
 def test_check_chat_log_drops_unusable_messages():
     texts, checked = s.check_chat_log(s.parse_chat_log("좋아요\n😀😀\n\n오늘 뭐 해"))
     assert texts == ["좋아요", "오늘 뭐 해"] and checked.ok
-    assert any("2줄은 건너뛰었어요" in n for n in checked.notices)
+    assert any("2줄은 건너뛰었어요" in n and "2 lines were skipped" in n for n in checked.notices)
+    _, one = s.check_chat_log(s.parse_chat_log("좋아요\n😀😀\n오늘 뭐 해"))
+    assert any("1 line was skipped" in n for n in one.notices)  # not "1 lines"
     _, empty = s.check_chat_log(s.parse_chat_log("😀\n👍"))
     assert not empty.ok
 

@@ -51,6 +51,16 @@ def emit(payload) -> None:
     print(json.dumps(payload, ensure_ascii=False))
 
 
+def emit_in_place(texts: list, problems: list, score) -> int:
+    """One JSON line per text, in input order: the texts without a problem scored together (``score(list) ->
+    list``), ``{"text", "error"}`` in place of each one with a problem. Exit status 1 if any had a problem."""
+    good = [text for text, problem in zip(texts, problems) if problem is None]
+    results = iter(score(good) if good else [])
+    for text, problem in zip(texts, problems):
+        emit(next(results) if problem is None else {"text": text, "error": problem})
+    return 0 if all(problem is None for problem in problems) else 1
+
+
 def require_positive(args, *names: str) -> None:
     """ValueError (one line through ``cli.main``) for an option among ``names`` that is set and not > 0: a batch size
     of -1 or 0, ``--limit 0``, ... would otherwise score nothing, or everything, without a word."""

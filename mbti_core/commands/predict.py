@@ -23,7 +23,9 @@ import os
 import tempfile
 from pathlib import Path
 
-from mbti_core.commands import add_checkpoint_argument, checked_message, emit, fail, load_predictor, require_positive
+from mbti_core.commands import (
+    add_checkpoint_argument, checked_message, emit, emit_in_place, fail, load_predictor, require_positive,
+)
 
 
 def add_arguments(parser) -> None:
@@ -172,11 +174,7 @@ def main(args) -> int:
     if args.text is not None:
         emit(predictor.predict(texts, batch_size=args.batch_size)[0])
         return 0
-    results = iter(predictor.predict(good, batch_size=args.batch_size) if good else [])
-    # Several texts: the good ones scored together, the bad ones reported in place.
-    for text, problem in zip(texts, problems):
-        emit(next(results) if problem is None else {"text": text, "error": problem})
-    return 0 if all(problem is None for problem in problems) else 1
+    return emit_in_place(texts, problems, lambda batch: predictor.predict(batch, batch_size=args.batch_size))
 
 
 def predict_sentiment(args, texts: list) -> int:
@@ -190,8 +188,4 @@ def predict_sentiment(args, texts: list) -> int:
         return fail("--person pools one writer's MBTI evidence; it does not apply to a sentiment checkpoint")
     predictor = load_sentiment_predictor(args.checkpoint)
     problems = [check_message(t if isinstance(t, str) else None).error for t in texts]
-    good = [t for t, problem in zip(texts, problems) if problem is None]
-    scored = iter(predictor.predict_details(good, batch_size=args.batch_size) if good else [])
-    for text, problem in zip(texts, problems):
-        emit(next(scored) if problem is None else {"text": text, "error": problem})
-    return 0 if all(problem is None for problem in problems) else 1
+    return emit_in_place(texts, problems, lambda batch: predictor.predict_details(batch, batch_size=args.batch_size))

@@ -216,9 +216,16 @@ def run_session(checkpoint_dir: Path, reports_dir: Path | None = None, screensho
             page.locator(".js-plotly-plot").nth(2).wait_for(timeout=60_000)
             wait_idle(page)
             out["screenshots"]["results"] = shot(page, screenshots, "results")
-            charts = page.get_by_test_id("stPlotlyChart")  # per-axis accuracy, confusion matrices, curves
-            out["screenshots"]["results_confusion"] = element_shot(charts.nth(1), screenshots, "results_confusion")
-            out["screenshots"]["results_curves"] = element_shot(charts.nth(2), screenshots, "results_curves")
+            def chart_after(heading: str):  # the first chart under a section heading (sections come and go)
+                return page.locator(f"h3:has-text('{heading}')").locator(
+                    "xpath=following::*[@data-testid='stPlotlyChart'][1]")
+
+            out["screenshots"]["results_confusion"] = element_shot(chart_after("혼동 행렬"), screenshots,
+                                                                   "results_confusion")
+            out["screenshots"]["results_curves"] = element_shot(chart_after("학습 곡선"), screenshots, "results_curves")
+            if page.locator("h3:has-text('60%는 정말')").count():
+                out["screenshots"]["results_reliability"] = element_shot(chart_after("60%는 정말"), screenshots,
+                                                                         "results_reliability")
             page.goto(f"{url}/about")
             page.get_by_text("닉네임 라벨").first.wait_for(timeout=60_000)
             out["screenshots"]["about"] = shot(page, screenshots, "about")
