@@ -75,7 +75,7 @@ def run_ensemble(checkpoints: dict[str, str], data_dir=None, batch_size: int = 1
                                                        torch.device("cpu")) for split in ("validation", "test")}
         weights, thresholds = choose_blend(y_val, model_logits["validation"], tfidf_logits["validation"])
         report[name] = {
-            "checkpoint": str(path),
+            "checkpoint": settings.project_relative(path),
             "alone": {"thresholds": list(model.heads_config.thresholds or [0.5] * 4),
                       "test": _metrics(splits["test"], evaluation.sigmoid(model_logits["test"]),
                                        model.heads_config.thresholds or 0.5)},

@@ -67,3 +67,12 @@ def openai_base_url() -> str:
 
 def hub_offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes")
+
+
+def project_relative(source) -> str:
+    """A checkpoint folder inside the project as a relative path (the report then matches the same folder on any
+    machine the project is copied to, a Space included); anything else as given."""
+    try:
+        return Path(source).expanduser().resolve().relative_to(PROJECT_ROOT).as_posix()
+    except ValueError:
+        return str(source)

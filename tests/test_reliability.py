@@ -89,7 +89,7 @@ def test_reliability_command_on_a_small_data_directory(tmp_path, monkeypatch):
 
 def test_sources_inside_the_project_are_recorded_relative_and_match_on_another_machine(tmp_path, monkeypatch):
     from mbti_core import app_support, settings
-    from mbti_core.studies.reliability import project_relative
+    from mbti_core.settings import project_relative
 
     assert project_relative(settings.PROJECT_ROOT / "checkpoints" / "mft") == "checkpoints/mft"
     assert project_relative(tmp_path / "elsewhere") == str(tmp_path / "elsewhere")

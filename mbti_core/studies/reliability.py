@@ -176,15 +176,6 @@ def tfidf_probs(data: dict) -> dict[str, np.ndarray]:
     return {split: model.predict_proba(data[split]["text"]) for split in ("validation", "test")}
 
 
-def project_relative(source) -> str:
-    """A checkpoint folder inside the project as a relative path (the report then matches the same folder on any
-    machine the project is copied to, a Space included); anything else as given."""
-    try:
-        return Path(source).expanduser().resolve().relative_to(settings.PROJECT_ROOT).as_posix()
-    except ValueError:
-        return str(source)
-
-
 def run(checkpoints: dict[str, str], data_dir=None, batch_size: int = 128, with_tfidf: bool = True) -> dict:
     from mbti_core.onnx_predictor import load_predictor
     from mbti_core.training.mft import MFTConfig, load_phase3_data
@@ -202,7 +193,7 @@ def run(checkpoints: dict[str, str], data_dir=None, batch_size: int = 128, with_
         predictor = load_predictor(source)
         logits, _, _ = predictor.axis_logits(texts, batch_size=batch_size)
         report["checkpoints"][name] = {
-            "source": project_relative(source),
+            "source": settings.project_relative(source),
             **measure(y_true, predictor.probabilities(logits), [0.5] * len(AXES), [len(t) for t in texts], types),
             "calibration": calibration_block(test, logits, predictor)}
         curves[name] = {"points": writer_curve(draws, y_true, logits, predictor.pooled_probabilities)}
