@@ -114,13 +114,14 @@ def axis_bar_texts(page) -> list[str]:
 
 
 def shown_story(page) -> dict:
-    """What the page shows for the latest prediction: the headline type, the letter of each axis bar above 50%
-    (read from the bars' exact probabilities) and the first of the closest types."""
-    bars = page.locator(".mbti-axes").last.locator(".mbti-axis")
+    """What the page shows for the latest prediction: the headline type, the letter each axis bar shows in bold
+    (the page's decision from the exact probabilities) and the first of the closest types."""
+    spans = page.locator(".mbti-axes").last.locator(".mbti-bar-text")
     letters = ""
-    for index in range(bars.count()):
-        axis, p_first = bars.nth(index).get_attribute("data-axis"), float(bars.nth(index).get_attribute("data-p-first"))
-        letters += axis[0] if p_first >= 0.5 else axis[1]
+    for index in range(spans.count()):
+        span = spans.nth(index)
+        if int(span.evaluate("element => getComputedStyle(element).fontWeight")) >= 700:
+            letters += span.inner_text().strip()[0]
     closest = page.get_by_text("가까운 유형 · Closest types").last.inner_text()
     return {"headline": page.locator(".mbti-type").last.inner_text().strip(), "bar_letters": letters,
             "first_closest": closest.split(": ", 1)[1].split()[0]}
@@ -223,7 +224,7 @@ def run_session(checkpoint_dir: Path, reports_dir: Path | None = None, screensho
             out["screenshots"]["results_confusion"] = element_shot(chart_after("혼동 행렬"), screenshots,
                                                                    "results_confusion")
             out["screenshots"]["results_curves"] = element_shot(chart_after("학습 곡선"), screenshots, "results_curves")
-            if page.locator("h3:has-text('60%는 정말')").count():
+            if not page.get_by_text("보정 측정값이 없어요").count():  # a reliability report with calibration
                 out["screenshots"]["results_reliability"] = element_shot(chart_after("60%는 정말"), screenshots,
                                                                          "results_reliability")
             page.goto(f"{url}/about")
