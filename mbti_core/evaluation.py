@@ -1,9 +1,10 @@
-"""One module for every metric, threshold choice and the sigmoid, so baselines, training and the app score the
-same way.
+"""One module for every metric, threshold choice, calibration and the sigmoid, so baselines, training and the
+app score the same way.
 
 Inputs are axis labels ``y_true`` [N, 4] (1 = first letter: E, S, T, J) and axis probabilities
-``probs`` [N, 4] of the first letter. scikit-learn is imported where a metric needs it, so serving (which only
-needs ``sigmoid``) runs without it.
+``probs`` [N, 4] of the first letter (or axis logits, where a function says so). scikit-learn is imported where a
+metric or a fit needs it, so serving (which only needs ``sigmoid``, ``apply_calibration`` and
+``apply_writer_calibration``) runs without it.
 """
 from __future__ import annotations
 

@@ -17,7 +17,8 @@ PACKAGE = ROOT / "mbti_core"
 LAYERS = {  # module (or package prefix) -> layer
     "data": ["mbti_core", "mbti_core.types", "mbti_core.settings", "mbti_core.lazy", "mbti_core.heads_config",
              "mbti_core.checkpoint_files", "mbti_core.encoding", "mbti_core.evaluation", "mbti_core.study_reference",
-             "mbti_core.tokenizer", "mbti_core.fast_tokenizer", "mbti_core.data", "mbti_core.masking"],
+             "mbti_core.tokenizer", "mbti_core.fast_tokenizer", "mbti_core.data", "mbti_core.masking",
+             "mbti_core.config_args"],
     "models": ["mbti_core.encoder", "mbti_core.modeling", "mbti_core.type_effect"],
     "serving": ["mbti_core.predictor_base", "mbti_core.inference", "mbti_core.onnx_predictor", "mbti_core.sentiment",
                 "mbti_core.model_cache",

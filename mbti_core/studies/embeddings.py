@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from mbti_core import settings
+from mbti_core.config_args import add_config_arguments, config_from_args
 from mbti_core.studies import features
 from mbti_core.types import AXES
 
@@ -32,17 +33,17 @@ DATASET_OF_TASK = {"sentiment": "nsmc", **{axis: "cafe" for axis in AXES}}
 @dataclass
 class EmbeddingConfig:
     encoders: dict[str, str] = field(default_factory=features.default_encoders)
-    data_dir: str | None = None
-    datasets: list[str] = field(default_factory=lambda: ["nsmc", "cafe"])
-    n_points: int = 300
+    data_dir: str | None = None      # raw data directory (None: MBTI_DATA_DIR or ../shared/data)
+    datasets: list[str] = field(default_factory=lambda: ["nsmc", "cafe"])  # test sentences to map
+    n_points: int = 300              # test examples per map
     pooling: str = "mean"            # "mean" over real tokens, or "cls"
-    max_length: int = 128
-    batch_size: int = 64
-    perplexity: float = 30.0
-    seed: int = 0
-    decimals: int = 3
-    device: str | None = None
-    output: str | None = None        # default reports/embeddings.json
+    max_length: int = 128            # tokens per text
+    batch_size: int = 64             # texts per encoder batch
+    perplexity: float = 30.0         # t-SNE perplexity
+    seed: int = 0                    # the sentences drawn, PCA and t-SNE
+    decimals: int = 3                # coordinates kept in the report
+    device: str | None = None        # cuda / cpu (None: cuda if available)
+    output: str | None = None        # output JSON (None: reports/embeddings.json)
 
 
 def reduce_3d(vectors: np.ndarray, perplexity: float = 30.0, seed: int = 0) -> dict:
@@ -140,27 +141,15 @@ def run(cfg: EmbeddingConfig) -> dict:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    d = EmbeddingConfig(encoders={})
     parser.add_argument("--encoders", nargs="+", metavar="NAME=PATH",
                         help="encoders to map (default: base, mft, ft, sentiment under $MBTI_CHECKPOINT_DIR; "
                              "missing ones are skipped and listed)")
-    parser.add_argument("--data-dir", help="raw data directory (default: MBTI_DATA_DIR or ../shared/data)")
-    parser.add_argument("--datasets", nargs="+", default=d.datasets, choices=["nsmc", "cafe"])
-    parser.add_argument("--n-points", type=int, default=d.n_points, help="test examples per map (%(default)s)")
-    parser.add_argument("--pooling", default=d.pooling, choices=["mean", "cls"])
-    parser.add_argument("--max-length", type=int, default=d.max_length)
-    parser.add_argument("--perplexity", type=float, default=d.perplexity)
-    parser.add_argument("--seed", type=int, default=d.seed)
-    parser.add_argument("--device", default=None, help="cuda / cpu (default: cuda if available)")
-    parser.add_argument("--output", help="output JSON (default reports/embeddings.json)")
+    add_config_arguments(parser, EmbeddingConfig, skip=("encoders",),
+                         choices={"datasets": ["nsmc", "cafe"], "pooling": ["mean", "cls"]})
 
 
 def main(args) -> int:
-    cfg = EmbeddingConfig(
-        encoders=features.parse_encoders(args.encoders), data_dir=args.data_dir, datasets=list(args.datasets),
-        n_points=args.n_points, pooling=args.pooling, max_length=args.max_length, perplexity=args.perplexity,
-        seed=args.seed, device=args.device, output=args.output,
-    )
+    cfg = config_from_args(EmbeddingConfig, args, encoders=features.parse_encoders(args.encoders))
     report = run(cfg)
     sizes = {name: len(entry["text"]) for name, entry in report["datasets"].items()}
     print(json.dumps({"output": report["output"], "encoders": list(report["maps"]), "points": sizes,

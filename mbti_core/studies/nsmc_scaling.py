@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from mbti_core import settings
+from mbti_core.config_args import add_config_arguments, config_from_args
 
 STUDY_SIZES = (10_000, 20_000, 30_000, 40_000, 50_000)
 THEIRS = {
@@ -46,23 +47,23 @@ THEIRS = {
 
 @dataclass
 class ScalingConfig:
-    base_model: str = "checkpoints/base"
-    data_dir: str | None = None
-    sizes: list[int] = field(default_factory=lambda: list(STUDY_SIZES))
+    base_model: str = "checkpoints/base"             # encoder folder or hub id
+    data_dir: str | None = None                      # raw data directory (None: MBTI_DATA_DIR or ../shared/data)
+    sizes: list[int] = field(default_factory=lambda: list(STUDY_SIZES))  # training-set sizes
     test_fraction: float = 0.5                       # test set = half the training size, as in the study
-    eval_splits: list[str] = field(default_factory=lambda: ["validation", "test"])
-    epochs: int = 5
-    batch_size: int = 16
-    max_length: int = 128
-    learning_rate: float = 5e-5
-    seed: int = 42
-    mixed_precision: str = "auto"
-    eval_batch_size: int = 256
-    run_dir: str = "runs/nsmc-scaling"
-    report_path: str | None = None                   # default reports/nsmc_scaling.json
+    eval_splits: list[str] = field(default_factory=lambda: ["validation", "test"])  # held-out movie splits the test sets are drawn from
+    epochs: int = 5                                  # epochs per size
+    batch_size: int = 16                             # training batch size
+    max_length: int = 128                            # tokens per review
+    learning_rate: float = 5e-5                      # AdamW learning rate
+    seed: int = 42                                   # data sample and training seed
+    mixed_precision: str = "auto"                    # auto (bf16 on CUDA) / no / bf16 / fp16
+    eval_batch_size: int = 256                       # reviews per evaluation batch
+    run_dir: str = "runs/nsmc-scaling"               # resumable per-size state
+    report_path: str | None = None                   # output JSON (None: reports/nsmc_scaling.json; --tiny: runs/tiny/)
     force: bool = False                              # retrain sizes already in the report
-    progress: bool = True
-    tiny: bool = False
+    progress: bool = True                            # a progress bar
+    tiny: bool = False                               # CPU smoke run: sizes 200 and 400, one epoch
 
     def resolved(self) -> "ScalingConfig":
         if self.tiny:
@@ -216,34 +217,13 @@ def format_table(report: dict) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    d = ScalingConfig()
-    parser.add_argument("--base-model", default=d.base_model, help="encoder folder or hub id (default %(default)s)")
-    parser.add_argument("--data-dir", help="raw data directory (default: MBTI_DATA_DIR or ../shared/data)")
-    parser.add_argument("--sizes", type=int, nargs="+", default=None,
-                        help=f"training-set sizes (default: {' '.join(map(str, STUDY_SIZES))})")
-    parser.add_argument("--eval-splits", nargs="+", default=d.eval_splits, choices=["validation", "test"],
-                        help="held-out movie splits the test sets are drawn from (default: %(default)s)")
-    parser.add_argument("--epochs", type=int, default=d.epochs)
-    parser.add_argument("--batch-size", type=int, default=d.batch_size)
-    parser.add_argument("--max-length", type=int, default=d.max_length)
-    parser.add_argument("--learning-rate", type=float, default=d.learning_rate)
-    parser.add_argument("--seed", type=int, default=d.seed)
-    parser.add_argument("--mixed-precision", default=d.mixed_precision, choices=["auto", "no", "bf16", "fp16"])
-    parser.add_argument("--run-dir", default=d.run_dir, help="resumable per-size state (default %(default)s)")
-    parser.add_argument("--report", help="output JSON (default reports/nsmc_scaling.json; --tiny: runs/tiny/)")
-    parser.add_argument("--force", action="store_true", help="retrain sizes already in the report")
-    parser.add_argument("--tiny", action="store_true", help="CPU smoke run: sizes 200 and 400, one epoch")
-    parser.add_argument("--no-progress", action="store_true")
+    add_config_arguments(parser, ScalingConfig, names={"report_path": "report"},
+                         choices={"eval_splits": ["validation", "test"],
+                                  "mixed_precision": ["auto", "no", "bf16", "fp16"]})
 
 
 def main(args) -> int:
-    cfg = ScalingConfig(
-        base_model=args.base_model, data_dir=args.data_dir, sizes=args.sizes or list(STUDY_SIZES),
-        eval_splits=list(args.eval_splits), epochs=args.epochs, batch_size=args.batch_size,
-        max_length=args.max_length, learning_rate=args.learning_rate, seed=args.seed,
-        mixed_precision=args.mixed_precision, run_dir=args.run_dir, report_path=args.report, force=args.force,
-        progress=not args.no_progress, tiny=args.tiny,
-    )
+    cfg = config_from_args(ScalingConfig, args)
     report = run_scaling(cfg)
     print(format_table(report))
     print(f"wrote {cfg.resolved().report_path}")

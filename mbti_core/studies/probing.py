@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from mbti_core import settings
+from mbti_core.config_args import add_config_arguments, config_from_args
 from mbti_core.studies import features
 from mbti_core.types import AXES, type_labels
 
@@ -30,18 +31,18 @@ from mbti_core.types import AXES, type_labels
 @dataclass
 class ProbingConfig:
     encoders: dict[str, str] = field(default_factory=features.default_encoders)
-    data_dir: str | None = None
-    tasks: list[str] = field(default_factory=lambda: list(features.TASKS))
+    data_dir: str | None = None      # raw data directory (None: MBTI_DATA_DIR or ../shared/data)
+    tasks: list[str] = field(default_factory=lambda: list(features.TASKS))  # probing tasks
     n_train: int = 4000              # texts per task to fit each probe on
     n_test: int = 2000               # texts per task to score it on
     per_writer: int = 5              # cafe texts per writer (so prolific writers do not dominate)
-    max_length: int = 128
-    batch_size: int = 64
-    C: float = 1.0
-    max_iter: int = 2000
-    seed: int = 0
-    device: str | None = None
-    output: str | None = None        # default reports/probing.json
+    max_length: int = 128            # tokens per text
+    batch_size: int = 64             # texts per encoder batch
+    C: float = 1.0                   # inverse L2 strength of the probes
+    max_iter: int = 2000             # logistic regression iterations
+    seed: int = 0                    # the texts drawn and the probes' seed
+    device: str | None = None        # cuda / cpu (None: cuda if available)
+    output: str | None = None        # output JSON (None: reports/probing.json)
 
 
 def fit_probe(train_x, train_y, test_x, C: float = 1.0, max_iter: int = 2000, seed: int = 0) -> np.ndarray:
@@ -185,28 +186,14 @@ def format_table(report: dict) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    d = ProbingConfig(encoders={})
     parser.add_argument("--encoders", nargs="+", metavar="NAME=PATH",
                         help="encoders to probe (default: base, mft, ft, sentiment under $MBTI_CHECKPOINT_DIR; "
                              "missing ones are skipped and listed)")
-    parser.add_argument("--data-dir", help="raw data directory (default: MBTI_DATA_DIR or ../shared/data)")
-    parser.add_argument("--tasks", nargs="+", default=d.tasks, choices=list(features.TASKS))
-    parser.add_argument("--n-train", type=int, default=d.n_train, help="probe training texts per task")
-    parser.add_argument("--n-test", type=int, default=d.n_test, help="probe test texts per task")
-    parser.add_argument("--per-writer", type=int, default=d.per_writer)
-    parser.add_argument("--max-length", type=int, default=d.max_length)
-    parser.add_argument("--C", type=float, default=d.C, help="inverse L2 strength of the probes")
-    parser.add_argument("--seed", type=int, default=d.seed)
-    parser.add_argument("--device", default=None, help="cuda / cpu (default: cuda if available)")
-    parser.add_argument("--output", help="output JSON (default reports/probing.json)")
+    add_config_arguments(parser, ProbingConfig, skip=("encoders",), choices={"tasks": list(features.TASKS)})
 
 
 def main(args) -> int:
-    cfg = ProbingConfig(
-        encoders=features.parse_encoders(args.encoders), data_dir=args.data_dir, tasks=list(args.tasks),
-        n_train=args.n_train, n_test=args.n_test, per_writer=args.per_writer, max_length=args.max_length,
-        C=args.C, seed=args.seed, device=args.device, output=args.output,
-    )
+    cfg = config_from_args(ProbingConfig, args, encoders=features.parse_encoders(args.encoders))
     report = run(cfg)
     print(format_table(report))
     print(f"wrote {report['output']}" + (f" (skipped: {report['missing']})" if report["missing"] else ""))
