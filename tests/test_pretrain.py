@@ -208,3 +208,49 @@ def test_masked_positions_lm_gives_the_full_forward_loss():
         assert torch.allclose(sparse.loss, full.loss, atol=1e-5)
         expected = (full.logits[labels != -100].argmax(-1) == labels[labels != -100]).float().mean()
         assert torch.isclose(sparse["accuracy"], expected)
+
+
+@pytest.mark.slow
+def test_accelerate_launch_pretraining_with_two_cpu_processes(tmp_path, korean_sentences):
+    """`accelerate launch --multi_gpu --num_processes 2 train.py pretrain` on a CPU machine: one gloo group, each
+    process half of every batch, one process writing the encoder and the report."""
+    import gzip
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    data = tmp_path / "data"
+    for folder in ("mbti_cafe", "nsmc", "corpus"):
+        (data / folder).mkdir(parents=True)
+    comments = [{"board": "b", "source_file": "x.csv", "comments": f"{text} {i}",
+                 "comments_writer": f"작성자{i % 40} {'istj' if i % 2 else 'enfp'}"}
+                for i, text in enumerate(korean_sentences * 6)]
+    pd.DataFrame(comments).to_csv(data / "mbti_cafe" / "comments.csv.gz", index=False, compression="gzip")
+    pd.DataFrame([{"board": "b", "source_file": "p.csv", "title": "제목", "contents": str(["계획 세우는 게 좋아요"]),
+                   "author": "작성자0 enfp", "comments": ""}]).to_csv(data / "mbti_cafe" / "posts.csv.gz", index=False,
+                                                                     compression="gzip")
+    reviews = [{"review_id": str(i), "movie_id": str(i % 30), "rating": str(1 + i % 10), "review": f"{text} 영화 {i}"}
+               for i, text in enumerate(korean_sentences * 4)]
+    pd.DataFrame(reviews).to_json(data / "nsmc" / "reviews.jsonl.gz", orient="records", lines=True, force_ascii=False,
+                                  compression="gzip")
+    with gzip.open(data / "corpus" / "toy.txt.gz", "wt", encoding="utf-8") as handle:
+        handle.write("\n".join(f"{text} 문장 {i}" for i, text in enumerate(korean_sentences * 8)) + "\n")
+
+    out = tmp_path / "base"
+    command = [str(Path(sys.executable).parent / "accelerate"), "launch", "--multi_gpu", "--num_processes", "2",
+               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+               str(Path(__file__).resolve().parent.parent / "train.py"), "pretrain", "--tiny", "--skip-nsmc",
+               "--no-progress", "--data-dir", str(data), "--output-dir", str(out), "--run-dir", str(tmp_path / "run"),
+               "--report", str(tmp_path / "pretrain.json"), "--vocab-size", "400", "--embedding-size", "32",
+               "--hidden-size", "32", "--num-layers", "2", "--num-heads", "2", "--intermediate-size", "64",
+               "--block-size", "32", "--batch-size", "8", "--max-steps", "6", "--eval-texts", "10",
+               "--mixed-precision", "no", "--log-every", "2", "--save-every", "3"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MBTI_CACHE_DIR": str(tmp_path / "cache")}
+    done = subprocess.run(command, env=env, cwd=Path(__file__).resolve().parent.parent, capture_output=True,
+                          text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads((tmp_path / "pretrain.json").read_text())
+    assert report["steps"] == 6 and "2 processes" in report["device"]
+    assert report["tokens_seen"] == 6 * 8 * 2 * 32  # each process takes 8 blocks of 32 tokens per step
+    assert (out / "model.safetensors").is_file() and (out / "pretrain_command.txt").is_file()

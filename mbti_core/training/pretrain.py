@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from transformers.utils import ModelOutput
 
 
 
@@ -191,6 +192,16 @@ class MLMCollator:
         return {"input_ids": masked, "attention_mask": attention_mask, "labels": labels}
 
 
+@dataclass
+class MaskedPositionsOutput(ModelOutput):
+    """MaskedPositionsLM's output with its accuracy as a declared field: under several processes DDP rebuilds the
+    output from its fields, and an extra key on a MaskedLMOutput broke that (found by the two-process test)."""
+
+    loss: torch.Tensor | None = None
+    logits: torch.Tensor | None = None
+    accuracy: torch.Tensor | None = None
+
+
 class MaskedPositionsLM(torch.nn.Module):
     """Trains a *ForMaskedLM with the vocabulary projection run only at the masked positions (~15% of tokens):
     the same cross-entropy as the full forward, without the [batch x 256 x vocab] logits. Returns the loss, the
@@ -210,16 +221,13 @@ class MaskedPositionsLM(torch.nn.Module):
             raise ValueError(f"{type(model).__name__}: no known masked-LM head to run on masked positions")
 
     def forward(self, input_ids, attention_mask=None, labels=None):
-        from transformers.modeling_outputs import MaskedLMOutput
-
         hidden = self.model.base_model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         selected = labels != -100
         targets = labels[selected]
         logits = self.head(hidden[selected])
         loss = torch.nn.functional.cross_entropy(logits.float(), targets)
-        output = MaskedLMOutput(loss=loss, logits=logits)
-        output["accuracy"] = (logits.detach().argmax(-1) == targets).float().mean()
-        return output
+        return MaskedPositionsOutput(loss=loss, logits=logits,
+                                     accuracy=(logits.detach().argmax(-1) == targets).float().mean())
 
 
 @torch.no_grad()
@@ -323,7 +331,8 @@ def build_model(cfg: PretrainConfig, tokenizer):
 def device_name(accelerator) -> str:
     if accelerator.device.type == "cuda":
         return f"{accelerator.num_processes} x {torch.cuda.get_device_name(accelerator.device)}"
-    return f"cpu ({torch.get_num_threads()} threads)"
+    processes = f" x {accelerator.num_processes} processes" if accelerator.num_processes > 1 else ""
+    return f"cpu ({torch.get_num_threads()} threads){processes}"
 
 
 def run(cfg: PretrainConfig, command: str | None = None, *, texts: list[str] | None = None,
