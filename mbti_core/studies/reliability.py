@@ -168,12 +168,12 @@ def calibration_block(test, logits: np.ndarray, predictor, samples: int = BOOTST
     return out
 
 
-def tfidf_probs(data: dict) -> dict[str, np.ndarray]:
-    """TF-IDF + logistic regression (the project's baseline) fitted on the training split: validation and test."""
+def tfidf_test_probs(data: dict) -> np.ndarray:
+    """TF-IDF + logistic regression (the project's baseline) fitted on the training split: P(first letter) on test."""
     from mbti_core.baselines import TfidfAxisClassifier
 
     model = TfidfAxisClassifier().fit(data["train"]["text"], type_labels(data["train"]["type"].tolist()))
-    return {split: model.predict_proba(data[split]["text"]) for split in ("validation", "test")}
+    return model.predict_proba(data["test"]["text"])
 
 
 def run(checkpoints: dict[str, str], data_dir=None, batch_size: int = 128, with_tfidf: bool = True) -> dict:
@@ -198,7 +198,7 @@ def run(checkpoints: dict[str, str], data_dir=None, batch_size: int = 128, with_
             "calibration": calibration_block(test, logits, predictor)}
         curves[name] = {"points": writer_curve(draws, y_true, logits, predictor.pooled_probabilities)}
     if with_tfidf:
-        baseline = np.clip(tfidf_probs(data)["test"], 1e-6, 1 - 1e-6)
+        baseline = np.clip(tfidf_test_probs(data), 1e-6, 1 - 1e-6)
         curves["tfidf_lr"] = {"points": writer_curve(draws, y_true, np.log(baseline / (1 - baseline)),
                                                      lambda rows: evaluation.sigmoid(rows.mean(axis=0)))}
     report["writer_curve"] = {"messages": list(evaluation.MESSAGE_COUNTS), "models": curves,

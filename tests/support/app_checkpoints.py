@@ -20,6 +20,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script
 
+from tests.support import built_once  # noqa: E402
+
 
 def _toy_data() -> tuple[dict[str, pd.DataFrame], pd.DataFrame, list[dict]]:
     from tests.support import mft_helpers
@@ -61,15 +63,9 @@ def build_tiny_checkpoints(root: str | Path, seeds=(0, 1)) -> dict[str, Path]:
     return out
 
 
-_BUILT: dict[str, dict[str, Path]] = {}
-
-
 def tiny_app_dirs(tmp_path_factory) -> dict[str, Path]:
     """Build once per pytest process (shared by test_app.py and test_browser.py) under pytest's base temp."""
-    key = str(tmp_path_factory.getbasetemp())
-    if key not in _BUILT:
-        _BUILT[key] = build_tiny_checkpoints(tmp_path_factory.mktemp("app_tiny"))
-    return _BUILT[key]
+    return built_once(tmp_path_factory, "app_tiny", build_tiny_checkpoints)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script
 
+from tests.support import built_once  # noqa: E402
+
 
 CALIBRATION = [[0.6, -0.2], [0.8, 0.1], [0.55, 0.05], [1.2, -0.1]]
 WRITER_CALIBRATION = [[0.8, 0.4, 0.05, -0.05], [0.7, 0.8, 0.1, 0.0], [0.6, 0.5, 0.05, -0.2], [0.5, 0.5, 0.1, -0.05]]
@@ -34,15 +36,9 @@ def build_random_checkpoints(root: str | Path, max_length: int = 64) -> dict[str
     return out
 
 
-_BUILT: dict[str, dict[str, Path]] = {}
-
-
 def random_checkpoint_dirs(tmp_path_factory) -> dict[str, Path]:
     """Built once per pytest process, under pytest's base temp."""
-    key = str(tmp_path_factory.getbasetemp())
-    if key not in _BUILT:
-        _BUILT[key] = build_random_checkpoints(tmp_path_factory.mktemp("random_ckpt"))
-    return _BUILT[key]
+    return built_once(tmp_path_factory, "random_ckpt", build_random_checkpoints)
 
 
 if __name__ == "__main__":
