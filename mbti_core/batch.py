@@ -317,40 +317,29 @@ def score_table(predictor, table: InputTable, column: str | None = None, batch_s
         else:
             rows.append(int(row))
             texts.append(value)
+    # row_problem applies the predictor's own input checks first, so no batch can fail on one bad text.
     logits = np.zeros((len(texts), len(AXES)), dtype=np.float32)
     truncated = np.zeros(len(texts), dtype=bool)
-    ok = np.ones(len(texts), dtype=bool)
     order = np.argsort([len(t) for t in texts], kind="stable")  # similar lengths together: less padding
     if progress:
         progress(0, len(texts))
     for start in range(0, len(texts), batch_size):
         index = order[start:start + batch_size]
-        try:
-            batch_logits, cut, _ = predictor.axis_logits([texts[i] for i in index], batch_size=batch_size)
-            logits[index], truncated[index] = batch_logits, cut
-        except ValueError:  # one bad text fails its whole batch: find it, score the rest one by one
-            for i in index:
-                try:
-                    one, cut, _ = predictor.axis_logits([texts[i]])
-                    logits[i], truncated[i] = one[0], cut[0]
-                except ValueError as error:
-                    ok[i] = False
-                    failed.append({"row": rows[i], "text": texts[i], "reason": str(error)})
+        logits[index], truncated[index], _ = predictor.axis_logits([texts[i] for i in index], batch_size=batch_size)
         if progress:
             progress(min(start + batch_size, len(texts)), len(texts))
-    scored_rows = []
     probs = predictor.probabilities(logits) if len(texts) else np.zeros((0, len(AXES)))
-    kept = np.flatnonzero(ok)
-    for i in kept:
+    scored_rows = []
+    for i, row in enumerate(rows):
         result = predictor._result(texts[i], probs[i])
-        scored_rows.append({"row": rows[i], "text": texts[i], "type": result["type"],
+        scored_rows.append({"row": row, "text": texts[i], "type": result["type"],
                             **{name: result["axes"][axis] for name, axis in zip(PROB_COLUMNS, AXES)},
                             "truncated": bool(truncated[i])})
     scored = pd.DataFrame(scored_rows, columns=[c for c in RESULT_COLUMNS if c != "error"])
     failed_frame = pd.DataFrame(sorted(failed, key=lambda r: r["row"]), columns=["row", "text", "reason"])
-    order = np.argsort([rows[i] for i in kept], kind="stable")  # scored is sorted by row: logits follow
+    by_row = np.argsort(rows, kind="stable")  # scored is sorted by row: logits follow
     return BatchResult(scored.sort_values("row").reset_index(drop=True), failed_frame, str(column),
-                       time.perf_counter() - started, table.frame, logits[kept[order]].astype(np.float64))
+                       time.perf_counter() - started, table.frame, logits[by_row].astype(np.float64))
 
 
 def check_output_path(path: str | Path, source: str | Path | None = None) -> Path:

@@ -7,8 +7,13 @@ per task``: the project's way of documenting a field). ``config_from_args(Config
 - ``bool`` fields: ``--name`` when the default is False, ``--no-name`` when it is True.
 - ``list[int]`` / ``list[str]``: ``nargs="+"``.
 - ``X | None``: type X, default None.
-- ``names`` renames an option (``report_path`` stays ``--report``); ``skip`` leaves fields to the command (a
-  dict of encoders parsed from ``NAME=PATH``, say); ``choices`` and ``helps`` add to or replace what the class says.
+- ``names`` renames an option (``report_path`` stays ``--report``); a name starting with ``--`` is the whole flag,
+  and a bool's flag then turns its default over (``include_posts`` as ``--comments-only``). ``skip`` leaves fields
+  to the command (a dict of encoders parsed from ``NAME=PATH``, say); ``choices`` and ``helps`` add to or replace
+  what the class says.
+- ``only_given=True`` leaves options that were not given out of the parsed namespace, so that
+  ``config_from_args(..., base=preset)`` keeps a preset's values (``--tiny``) where the command line is silent;
+  ``presets={"--tiny": tiny_config}`` shows, in the help, each field that preset changes.
 
 Torch-free (data layer): the commands of every layer use it.
 """
@@ -64,28 +69,38 @@ def _default(field: dataclasses.Field):
     return None
 
 
+def _shown(value) -> str:
+    return " ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
 def add_config_arguments(parser: argparse.ArgumentParser, cls, *, skip=(), names: dict | None = None,
-                         choices: dict | None = None, helps: dict | None = None) -> None:
+                         choices: dict | None = None, helps: dict | None = None, only_given: bool = False,
+                         presets: dict | None = None) -> None:
     """One option per field of the dataclass ``cls`` (see the module docstring)."""
     names, choices, helps, docs = names or {}, choices or {}, helps or {}, field_docs(cls)
+    plain = cls()
+    changed = {label: {f.name: getattr(preset, f.name) for f in dataclasses.fields(cls)
+                       if getattr(preset, f.name) != getattr(plain, f.name)} for label, preset in (presets or {}).items()}
     for field in dataclasses.fields(cls):
         if field.name in skip or field.name.startswith("_"):
             continue
         kind, element, _ = _parse_annotation(str(field.type))
         default = _default(field)
-        flag = "--" + names.get(field.name, field.name.replace("_", "-"))
+        name = names.get(field.name, field.name.replace("_", "-"))
+        flag = name if name.startswith("--") else "--" + name
         text = (helps.get(field.name) or docs.get(field.name) or "").replace("%", "%%")  # argparse formats help
         if kind == "bool":
-            if default:
-                flag = "--no-" + flag[2:]
+            if default and not name.startswith("--"):
+                flag, text = "--no-" + flag[2:], f"turn off: {text}" if text else ""
             parser.add_argument(flag, dest=field.name, action="store_false" if default else "store_true",
-                                help=(f"turn off: {text}" if default else text) or None)
+                                help=text or None, **({"default": argparse.SUPPRESS} if only_given else {}))
             continue
-        if default is not None:  # a None default is explained by the field's own comment
-            shown = " ".join(map(str, default)) if isinstance(default, list) else default
-            text = f"{text} (default: {shown})" if text else f"default: {shown}"
-        options = dict(dest=field.name, type=element, default=default, help=text or None,
-                       metavar=flag[2:].upper().replace("-", "_"))
+        shown = [f"default: {_shown(default)}"] if default is not None else []  # else the comment explains None
+        shown += [f"{label}: {_shown(values[field.name])}" for label, values in changed.items() if field.name in values]
+        if shown:
+            text = f"{text} ({'; '.join(shown)})" if text else "; ".join(shown)
+        options = dict(dest=field.name, type=element, default=argparse.SUPPRESS if only_given else default,
+                       help=text or None, metavar=flag[2:].upper().replace("-", "_"))
         if kind == "list":
             options["nargs"] = "+"
         if field.name in choices:
@@ -94,8 +109,9 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls, *, skip=(), names
         parser.add_argument(flag, **options)
 
 
-def config_from_args(cls, args: argparse.Namespace, **overrides):
-    """The ``cls`` config from parsed options (fields the parser does not hold keep their defaults)."""
+def config_from_args(cls, args: argparse.Namespace, base=None, **overrides):
+    """The ``cls`` config from parsed options; fields the namespace does not hold keep their value in ``base`` (a
+    preset config), else the class default."""
     values = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if hasattr(args, f.name)}
     values.update(overrides)
-    return cls(**values)
+    return dataclasses.replace(base, **values) if base is not None else cls(**values)

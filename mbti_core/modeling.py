@@ -158,8 +158,16 @@ class MBTIModel(nn.Module):
     # -- construction ---------------------------------------------------------------------------------------
     @classmethod
     def from_encoder(cls, name_or_path: str | Path, with_type_mlm: bool = False, **heads_kwargs) -> "MBTIModel":
+        encoder = load_encoder(name_or_path)
+        # The head's dropout follows the encoder's config as in transformers' classification heads
+        # (classifier_dropout, else hidden_dropout_prob): 0.1 for our base; an encoder without dropout gives a
+        # deterministic model (the multi-process equivalence test relies on it).
+        dropout = getattr(encoder.config, "classifier_dropout", None)
+        dropout = getattr(encoder.config, "hidden_dropout_prob", None) if dropout is None else dropout
+        if dropout is not None:
+            heads_kwargs.setdefault("classifier_dropout", float(dropout))
         config = HeadsConfig(base_model=str(name_or_path), **heads_kwargs)
-        return cls(load_encoder(name_or_path), config, with_type_mlm=with_type_mlm)
+        return cls(encoder, config, with_type_mlm=with_type_mlm)
 
     def add_type_mlm_head(self) -> TypeMLMHead:
         if self.type_mlm is None:

@@ -67,3 +67,77 @@ def test_generated_commands_keep_their_flags(module, flags):
     importlib.import_module(module).add_arguments(parser)
     known = {option for action in parser._actions for option in action.option_strings}
     assert set(flags) <= known
+
+
+MFT_FLAGS = ["--base-model", "--seeds", "--masked", "--phase1-data", "--phase2-data", "--type-head-epochs",
+             "--no-type-vocab-bias", "--no-refit-type-head", "--data-dir", "--output-dir", "--run-dir", "--report",
+             "--tiny", "--resume", "--max-length", "--epochs", "--learning-rate", "--batch-size", "--writer-weighting",
+             "--max-texts-per-writer", "--comments-only", "--no-group-by-length", "--no-tune-thresholds",
+             "--no-calibrate", "--limit-train", "--limit-masked", "--no-export-onnx", "--no-progress"]
+
+
+def test_training_commands_keep_their_flags():
+    """mft/ft and nsmc options come from their configs too; every flag scripts and train_command.txt use is there."""
+    from mbti_core.training import mft, nsmc
+
+    for module, flags in ((mft, MFT_FLAGS), (nsmc, NSMC_FLAGS)):
+        parser = argparse.ArgumentParser()
+        module.add_arguments(parser)
+        assert set(flags) <= {option for action in parser._actions for option in action.option_strings}
+
+
+def test_mft_options_replace_the_preset_only_where_given():
+    from dataclasses import replace
+
+    from mbti_core.training import mft
+
+    def parse(argv, mode="mft"):
+        parser = argparse.ArgumentParser()
+        mft.add_arguments(parser)
+        return mft.config_from_args(parser.parse_args(argv), mode)
+
+    assert parse([]) == mft.MFTConfig(mode="mft")
+    assert parse(["--tiny"], "ft") == mft.tiny_config(mode="ft")  # the preset's seeds, limits and phases stay
+    config = parse(["--tiny", "--seeds", "3", "4", "--comments-only", "--no-calibrate", "--masked", "m.csv",
+                    "--report", "r.json", "--epochs", "1", "2", "3", "--batch-size", "8", "--no-group-by-length",
+                    "--writer-weighting", "sqrt", "--limit-train", "50"])
+    tiny = mft.tiny_config(mode="mft")
+    assert config == replace(
+        tiny, seeds=[3, 4], include_posts=False, calibrate=False, masked_file="m.csv", report_path="r.json",
+        writer_weighting="sqrt", limit_train=50,
+        phase1=replace(tiny.phase1, epochs=1, batch_size=8, group_by_length=False),
+        phase2=replace(tiny.phase2, epochs=2, batch_size=8, group_by_length=False),
+        phase3=replace(tiny.phase3, epochs=3, batch_size=8, group_by_length=False))
+    with pytest.raises(SystemExit):
+        parse(["--writer-weighting", "square"])
+
+
+NSMC_FLAGS = ["--base-model", "--data-dir", "--n-train", "--n-test", "--epochs", "--batch-size", "--learning-rate",
+              "--max-length", "--seed", "--mixed-precision", "--run-dir", "--report", "--no-tfidf", "--no-progress",
+              "--output-dir", "--no-export-onnx"]
+
+
+def test_pretrain_and_nsmc_options_round_trip():
+    from mbti_core.training import nsmc, pretrain
+
+    def parse(module, argv):
+        parser = argparse.ArgumentParser()
+        module.add_arguments(parser)
+        return parser.parse_args(argv)
+
+    assert pretrain.config_from_args(parse(pretrain, [])) == pretrain.PretrainConfig()
+    tiny = pretrain.PretrainConfig(**pretrain.tiny_overrides())
+    assert pretrain.config_from_args(parse(pretrain, ["--tiny"])) == tiny
+    given = pretrain.config_from_args(parse(pretrain, ["--tiny", "--skip-nsmc", "--no-progress", "--max-steps", "6",
+                                                       "--mixed-precision", "no"]))
+    assert given == pretrain.PretrainConfig(**{**pretrain.tiny_overrides(), "nsmc": False, "progress": False,
+                                               "max_steps": 6, "mixed_precision": "no"})
+    assert config_from_args(nsmc.NsmcConfig, parse(nsmc, [])) == nsmc.NsmcConfig()
+    config = config_from_args(nsmc.NsmcConfig, parse(nsmc, ["--no-tfidf", "--n-train", "100", "--output-dir", "o"]))
+    assert config == nsmc.NsmcConfig(tfidf_baseline=False, n_train=100, output_dir="o")
+
+
+def test_presets_are_shown_in_the_help():
+    parser = argparse.ArgumentParser()
+    add_config_arguments(parser, ToyConfig, skip=("encoders",), presets={"--tiny": ToyConfig(n_train=10, tiny=True)})
+    assert "texts per task (default: 4000; --tiny: 10)" in " ".join(parser.format_help().split())

@@ -121,14 +121,14 @@ def test_phase2_learns_type_specific_fills(encoder_dir, tokenizer, tmp_path):
 
 
 # -- tiny end-to-end runs on a fake data directory --------------------------------------------------------
-def make_fake_data_dir(root: Path) -> Path:
-    """A small data directory in the real layout: cafe comments of 60 labelled writers, one post, descriptions
-    and the study's files."""
+def make_fake_data_dir(root: Path, repeats: int = 2) -> Path:
+    """A small data directory in the real layout: cafe comments of 60 labelled writers (3 * ``repeats`` + 1 each),
+    one post, descriptions and the study's files."""
     (root / "mbti_cafe").mkdir(parents=True)
     rows = []
     for i in range(60):
         mbti, nick = ("ISTJ", f"계획러{i} istj") if i % 2 == 0 else ("ENFP", f"즉흥러{i} ENFP")
-        for j, text in enumerate(CLASS_TEXTS[mbti] * 2):
+        for j, text in enumerate(CLASS_TEXTS[mbti] * repeats):
             rows.append({"board": "INFJ ♡ ENFJ", "source_file": "x.csv", "comments": f"{text} {j}",
                          "comments_writer": nick})
         rows.append({"board": "b", "source_file": "x.csv", "comments": f"저 {mbti.lower()}라서 그래요", "comments_writer": nick})
@@ -233,6 +233,56 @@ def test_compare_modes_reports_both_metrics_with_the_noise_rule():
     assert f1["beyond_noise"]  # 0.010 > 2 x 0.0036
     assert acc["mft_minus_ft"] == pytest.approx(0.001) and not acc["beyond_noise"]  # 0.001 < 2 x 0.0014
     assert set(comparison) == {"test"}  # levels missing on either side are left out
+
+
+@pytest.mark.slow
+def test_two_processes_train_the_same_model_as_one(tokenizer, tmp_path):
+    """Two processes of batch 16 are one process of batch 32: DDP averages the two half-batch gradients into the
+    full batch's, each process takes every other batch of the same seeded order, and evaluation is shared and
+    gathered. With dropout off and a training set that divides into whole batches (accelerate pads an uneven
+    last batch with repeated texts, as DistributedSampler does), the runs differ only by the order of float sums.
+
+    Tolerance: losses and test metrics within 1e-6; the shipped fp16 weights within one fp16 step (rtol 2e-3).
+    Measured: losses agree to ~1e-8 and weights to 3e-5, while training moved the validation loss 0.80 -> 0.62."""
+    from safetensors.numpy import load_file
+
+    encoder = build_encoder_dir(tmp_path, "bert", tokenizer, dropout=0.0)
+    data = make_fake_data_dir(tmp_path / "data", repeats=5)  # 16 comments per writer: 46 training writers, 736 texts
+    launch = [str(Path(sys.executable).parent / "accelerate"), "launch", "--multi_gpu", "--num_processes", "2",
+              "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MBTI_CACHE_DIR": str(tmp_path / "cache")}
+
+    def run(processes: int, batch_size: int) -> Path:
+        out = tmp_path / f"ft-{processes}"
+        command = (launch if processes == 2 else [sys.executable]) + [
+            str(ROOT / "train.py"), "ft", "--tiny", "--base-model", str(encoder), "--data-dir", str(data),
+            "--comments-only", "--limit-train", "100000", "--no-group-by-length", "--batch-size", str(batch_size),
+            "--learning-rate", "1e-3", "--epochs", "1", "1", "2", "--output-dir", str(out),
+            "--run-dir", str(tmp_path / f"runs-{processes}"), "--report", str(tmp_path / f"report-{processes}.json"),
+            "--no-progress", "--no-export-onnx", "--no-calibrate"]
+        done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=900)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return out
+
+    one, two = run(1, 32), run(2, 16)
+    metrics = {out: json.loads((out / "metrics.json").read_text()) for out in (one, two)}
+    assert metrics[one]["data"]["train"]["texts"] % 32 == 0  # whole batches: no padded repeats
+    assert metrics[two]["seeds"][0]["device"].endswith("x 2 processes")
+    for out in (one, two):  # every test text scored exactly once
+        assert metrics[out]["seeds"][0]["test"]["n"] == metrics[out]["data"]["test"]["texts"]
+    curves = [json.loads((out / "curves.json").read_text())["seed0"]["phase3"] for out in (one, two)]
+    assert [row["global_step"] for row in curves[0]] == [row["global_step"] for row in curves[1]] == [23, 46]
+    for key in ("train_loss", "val_loss", "val_mean_accuracy"):
+        assert [row[key] for row in curves[1]] == pytest.approx([row[key] for row in curves[0]], abs=1e-6)
+    assert curves[0][-1]["val_loss"] < curves[0][0]["val_loss"] - 0.05  # it did train
+    test = [metrics[out]["seeds"][0]["test"] for out in (one, two)]
+    for key in ("loss", "mean_accuracy", "mean_macro_f1", "type_accuracy"):
+        assert test[1][key] == pytest.approx(test[0][key], abs=1e-6)
+    for name in ("model.safetensors", "classifier_head.safetensors"):
+        weights = [load_file(out / name) for out in (one, two)]
+        for key, value in weights[0].items():
+            np.testing.assert_allclose(weights[1][key].astype(np.float32), value.astype(np.float32), rtol=2e-3,
+                                       atol=1e-4, err_msg=key)
 
 
 @pytest.mark.slow

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from mbti_core import settings
 from mbti_core.config_args import add_config_arguments, config_from_args
+from mbti_core.training.loop import MIXED_PRECISION_CHOICES
 
 STUDY_SIZES = (10_000, 20_000, 30_000, 40_000, 50_000)
 THEIRS = {
@@ -219,7 +220,7 @@ def format_table(report: dict) -> str:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_arguments(parser, ScalingConfig, names={"report_path": "report"},
                          choices={"eval_splits": ["validation", "test"],
-                                  "mixed_precision": ["auto", "no", "bf16", "fp16"]})
+                                  "mixed_precision": MIXED_PRECISION_CHOICES})
 
 
 def main(args) -> int:

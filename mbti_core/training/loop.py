@@ -66,10 +66,13 @@ class LoopConfig:
     group_by_length: bool = False
 
 
+MIXED_PRECISION_CHOICES = ("auto", "no", "bf16", "fp16")
+
+
 def resolve_mixed_precision(value: str) -> str:
     """'auto' -> 'bf16' where CUDA supports it, else 'no' (CPU autocast is slower than fp32 for small models)."""
     if value != "auto":
-        if value not in ("no", "bf16", "fp16"):
+        if value not in MIXED_PRECISION_CHOICES:
             raise ValueError(f"mixed_precision must be auto, no, bf16 or fp16, not {value!r}")
         return value
     if torch.cuda.is_available() and torch.cuda.is_bf16_supported():

@@ -30,9 +30,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mbti_core import evaluation, settings
+from mbti_core import config_args, evaluation, settings
+from mbti_core.config_args import add_config_arguments
 from mbti_core.study_reference import STUDY_FIGURES
-from mbti_core.training.loop import LoopConfig, process_state
+from mbti_core.training.loop import MIXED_PRECISION_CHOICES, LoopConfig, process_state
 
 logger = logging.getLogger(__name__)
 
@@ -58,30 +59,30 @@ class MFTConfig:
 
     mode: str = "mft"                       # "mft" (phases 1, 2, 3) or "ft" (phase 3 only)
     base_model: str = "checkpoints/base"    # local folder or hub id of the pretrained encoder + tokenizer
-    data_dir: str | None = None             # default: settings.data_dir() (MBTI_DATA_DIR)
-    output_dir: str | None = None           # shipped checkpoint; default checkpoints/<mode>
-    run_dir: str | None = None              # per-seed state and models; default runs/<mode>
-    report_path: str | None = None          # default reports/mft_vs_ft.json
-    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
+    data_dir: str | None = None             # raw data directory (default: MBTI_DATA_DIR or ../shared/data)
+    output_dir: str | None = None           # the shipped checkpoint (default: checkpoints/<mode>)
+    run_dir: str | None = None              # per-seed state and models (default: runs/<mode>)
+    report_path: str | None = None          # the comparison report (default: reports/mft_vs_ft.json)
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])  # a model each, best on validation ships
     # Phase-1 data: "study" (the study's translated type descriptions, two-sentence chunks), "ours" (the
     # Korean descriptions in mbti_types_ko.json) or "study+ours".
-    phase1_data: str = "study"
+    phase1_data: str = "study"              # phase-1 descriptions
     # Phase-2 data: "study" (the study's LLM-written persona sentences, seed_study/) or "cafe-logodds" (the
     # ablation: cafe comments of training writers masked by log-odds). ``masked_file`` overrides both: a file in
     # the study's CSV format or the project's masked-sentence JSONL.
-    phase2_data: str = "study"
-    masked_file: str | None = None
-    max_length: int = 128
+    phase2_data: str = "study"              # phase-2 sentences (cafe-logodds: the ablation)
+    masked_file: str | None = None          # phase-2 file: the study's CSV format or masked-sentence JSONL
+    max_length: int = 128                   # tokens per text
     # Phase 1 has ~1,450 two-sentence chunks; phase 2 ~12k persona sentences (both cheap, CPU minutes).
     phase1: PhaseConfig = field(default_factory=lambda: PhaseConfig(epochs=5, learning_rate=5e-5, batch_size=32))
     phase2: PhaseConfig = field(default_factory=lambda: PhaseConfig(epochs=2, learning_rate=5e-5, batch_size=64))
     # The type-conditioned head: a per-type vocabulary bias (the study head's type term), fitted on the frozen
     # encoder before phase 2's full fine-tune, and fitted again on the final encoder after phase 3 so that the
     # shipped fill-mask matches the shipped encoder (training.type_head).
-    type_vocab_bias: bool = True
-    type_head_epochs: int = 20
-    type_head_learning_rate: float = 2e-3
-    refit_type_head: bool = True
+    type_vocab_bias: bool = True            # the type head's per-type vocabulary bias
+    type_head_epochs: int = 20              # type-head epochs on the frozen encoder, before phase 2 and after 3
+    type_head_learning_rate: float = 2e-3   # the type head's learning rate
+    refit_type_head: bool = True            # fit the type head again on the final encoder
     # Phase 3 (MFT and FT alike) batches texts of similar length: a third of the tokens in a random batch of cafe
     # texts are real, so this halves the CPU time of the longest phase.
     phase3: PhaseConfig = field(default_factory=lambda: PhaseConfig(epochs=3, learning_rate=5e-5, batch_size=64,
@@ -94,15 +95,15 @@ class MFTConfig:
     calibrate: bool = True                  # fit the calibrated probabilities the app shows (train.py calibrate)
     export_onnx: bool = True                # ONNX graphs beside the shipped checkpoint (the app's fast start)
     # Run mechanics.
-    mixed_precision: str = "auto"
-    eval_batch_size: int = 256
-    resume: bool = False
-    progress: bool = True
-    tiny: bool = False
-    limit_train: int | None = None          # subsample sizes (set by --tiny)
-    limit_eval: int | None = None
-    limit_descriptions: int | None = None
-    limit_masked: int | None = None
+    mixed_precision: str = "auto"           # auto: bf16 on a GPU that supports it, else fp32
+    eval_batch_size: int = 256              # texts per evaluation batch
+    resume: bool = False                    # continue from the per-phase state under run_dir; finished seeds are reused
+    progress: bool = True                   # progress bars
+    tiny: bool = False                      # CPU smoke run: small data, one short epoch, outputs under runs/tiny/
+    limit_train: int | None = None          # subsample the training texts, whole writers
+    limit_eval: int | None = None           # subsample validation and test, whole writers
+    limit_descriptions: int | None = None   # at most this many phase-1 chunks
+    limit_masked: int | None = None         # at most this many phase-2 sentences
 
     def resolved(self) -> "MFTConfig":
         if self.mode not in ("mft", "ft"):
@@ -488,79 +489,39 @@ def finished_seed(config: MFTConfig, seed: int) -> dict | None:
     return result
 
 
+# Options named before they were config fields keep their names (scripts and train_command.txt use them).
+_FLAG_NAMES = {"masked_file": "masked", "report_path": "report", "include_posts": "--comments-only"}
+_FLAG_HELPS = {"include_posts": "leave posts out of phase 3"}
+_FLAG_CHOICES = {"phase1_data": PHASE1_DATA, "phase2_data": PHASE2_DATA, "writer_weighting": ("none", "sqrt", "inverse"),
+                 "mixed_precision": MIXED_PRECISION_CHOICES}
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of ``train.py mft`` (and ``train.py ft``, which shares them; phase 1/2 options are ignored there)."""
-    defaults = MFTConfig()
-    parser.add_argument("--base-model", default=defaults.base_model, help="pretrained encoder folder or hub id")
-    parser.add_argument("--seeds", type=int, nargs="+", default=None, help="default 0 1 2 (0 with --tiny)")
-    parser.add_argument("--masked", default=None, help="phase-2 sentences: a file in the study's CSV format or a "
-                        "masked-sentence JSONL (default: --phase2-data)")
-    parser.add_argument("--phase1-data", choices=PHASE1_DATA, default=None, help="phase-1 descriptions (default study)")
-    parser.add_argument("--phase2-data", choices=PHASE2_DATA, default=None,
-                        help="phase-2 sentences: the study's persona sentences, or cafe comments masked by log-odds (ablation)")
-    parser.add_argument("--type-head-epochs", type=int, default=None,
-                        help="epochs of the type head on the frozen encoder, before phase 2 and again after phase 3 (0: none)")
-    parser.add_argument("--no-type-vocab-bias", action="store_true", help="type head without the per-type vocabulary bias")
-    parser.add_argument("--no-refit-type-head", action="store_true",
-                        help="ship the phase-2 type head on the phase-3 encoder (no re-fit)")
-    parser.add_argument("--data-dir", default=None, help="raw data directory (default: MBTI_DATA_DIR or ../shared/data)")
-    parser.add_argument("--output-dir", default=None, help="shipped checkpoint folder (default checkpoints/<mode>)")
-    parser.add_argument("--run-dir", default=None, help="per-seed state and models (default runs/<mode>)")
-    parser.add_argument("--report", default=None, help="comparison report (default reports/mft_vs_ft.json)")
-    parser.add_argument("--tiny", action="store_true", help="CPU smoke run: small data, one short epoch, outputs under runs/tiny/")
-    parser.add_argument("--resume", action="store_true", help="continue from the per-phase state under --run-dir; "
-                        "seeds already finished there are reused (train seeds in parallel, then collect them)")
-    parser.add_argument("--max-length", type=int, default=None)
-    parser.add_argument("--epochs", type=int, nargs=3, metavar=("P1", "P2", "P3"), default=None,
-                        help="epochs of phases 1, 2, 3 (FT uses P3)")
-    parser.add_argument("--learning-rate", type=float, default=None, help="for every phase")
-    parser.add_argument("--batch-size", type=int, default=None, help="for every phase")
-    parser.add_argument("--writer-weighting", choices=("none", "sqrt", "inverse"), default=None)
-    parser.add_argument("--max-texts-per-writer", type=int, default=None)
-    parser.add_argument("--comments-only", action="store_true", help="leave posts out of phase 3")
-    parser.add_argument("--no-group-by-length", action="store_true",
+    """Options of ``train.py mft`` (and ``train.py ft``, which shares them; phase 1/2 options are ignored there):
+    one per ``MFTConfig`` field, given ones replacing the preset (``--tiny``: ``tiny_config``), plus shorthands
+    for the three phases."""
+    add_config_arguments(parser, MFTConfig, skip=("mode", "phase1", "phase2", "phase3"), names=_FLAG_NAMES,
+                         helps=_FLAG_HELPS, choices=_FLAG_CHOICES, only_given=True, presets={"--tiny": tiny_config()})
+    phases = parser.add_argument_group("the three phases (PhaseConfig)")
+    phases.add_argument("--epochs", type=int, nargs=3, metavar=("P1", "P2", "P3"),
+                        help="epochs of phases 1, 2, 3 (FT uses P3; default 5 2 3, --tiny 1 1 1)")
+    phases.add_argument("--learning-rate", type=float, help="for every phase (default 5e-5, --tiny 1e-4)")
+    phases.add_argument("--batch-size", type=int, help="per process, for every phase (default 32 64 64, --tiny 16)")
+    phases.add_argument("--no-group-by-length", action="store_true",
                         help="phase 3 in random batches (default: batches of similar length, as transformers' Trainer)")
-    parser.add_argument("--no-tune-thresholds", action="store_true", help="keep 0.5 on every axis")
-    parser.add_argument("--no-calibrate", action="store_true",
-                        help="ship the plain sigmoid instead of calibrated probabilities")
-    parser.add_argument("--limit-train", type=int, default=None, help="subsample training texts (whole writers)")
-    parser.add_argument("--limit-masked", type=int, default=None, help="use at most this many phase-2 masked sentences")
-    parser.add_argument("--no-export-onnx", action="store_true",
-                        help="skip the ONNX graphs beside the shipped checkpoint (then the app serves it with torch)")
-    parser.add_argument("--no-progress", action="store_true")
 
 
 def config_from_args(args, mode: str) -> MFTConfig:
-    config = tiny_config(mode=mode) if args.tiny else MFTConfig(mode=mode)
-    phases = {name: getattr(config, name) for name in ("phase1", "phase2", "phase3")}
+    preset = tiny_config(mode=mode) if getattr(args, "tiny", False) else MFTConfig(mode=mode)
+    phase_updates = {key: value for key, value in (("learning_rate", args.learning_rate),
+                                                   ("batch_size", args.batch_size)) if value is not None}
+    if args.no_group_by_length:
+        phase_updates["group_by_length"] = False
+    phases = {}
     for index, name in enumerate(("phase1", "phase2", "phase3")):
-        updates = {}
-        if args.epochs:
-            updates["epochs"] = args.epochs[index]
-        if args.learning_rate:
-            updates["learning_rate"] = args.learning_rate
-        if args.batch_size:
-            updates["batch_size"] = args.batch_size
-        if args.no_group_by_length:
-            updates["group_by_length"] = False
-        phases[name] = replace(phases[name], **updates)
-    updates = dict(
-        base_model=args.base_model, data_dir=args.data_dir, output_dir=args.output_dir, run_dir=args.run_dir,
-        report_path=args.report, masked_file=args.masked, resume=args.resume, **phases,
-        include_posts=not args.comments_only, tune_thresholds=not args.no_tune_thresholds,
-        calibrate=not args.no_calibrate,
-        export_onnx=not args.no_export_onnx, type_vocab_bias=not args.no_type_vocab_bias,
-        refit_type_head=not args.no_refit_type_head,
-    )
-    for key, value in (("seeds", args.seeds), ("max_length", args.max_length), ("writer_weighting", args.writer_weighting),
-                       ("max_texts_per_writer", args.max_texts_per_writer), ("limit_train", args.limit_train),
-                       ("limit_masked", args.limit_masked), ("phase1_data", args.phase1_data),
-                       ("phase2_data", args.phase2_data), ("type_head_epochs", args.type_head_epochs)):
-        if value is not None:
-            updates[key] = value
-    if args.no_progress:
-        updates["progress"] = False
-    return replace(config, **updates)
+        epochs = {"epochs": args.epochs[index]} if args.epochs else {}
+        phases[name] = replace(getattr(preset, name), **phase_updates, **epochs)
+    return config_args.config_from_args(MFTConfig, args, base=preset, **phases)
 
 
 def main(args, mode: str | None = None) -> int:

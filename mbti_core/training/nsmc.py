@@ -20,27 +20,29 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from mbti_core.config_args import add_config_arguments, config_from_args
+from mbti_core.training.loop import MIXED_PRECISION_CHOICES
 
 
 @dataclass
 class NsmcConfig:
-    base_model: str = "checkpoints/base"
-    data_dir: str | None = None
-    n_train: int = 50_000
-    n_test: int = 20_000
-    max_length: int = 128
+    base_model: str = "checkpoints/base"  # encoder hub id or folder
+    data_dir: str | None = None         # raw data directory (default: MBTI_DATA_DIR or ../shared/data)
+    n_train: int = 50_000               # balanced training reviews
+    n_test: int = 20_000                # balanced test reviews (movie-disjoint from training)
+    max_length: int = 128               # tokens per review
     epochs: int = 2
-    batch_size: int = 64
+    batch_size: int = 64                # per process
     learning_rate: float = 1e-4
-    warmup_ratio: float = 0.06
+    warmup_ratio: float = 0.06          # of the optimizer steps
     weight_decay: float = 0.01
     seed: int = 42
     run_dir: str = "runs/nsmc"          # resumable loop state, one folder per base-model fingerprint
-    mixed_precision: str = "auto"
-    progress: bool = True
-    eval_batch_size: int = 256
-    tfidf_baseline: bool = True
-    output_dir: str | None = None       # ship the fine-tuned model here as a sentiment checkpoint
+    mixed_precision: str = "auto"       # auto: bf16 on a GPU that supports it, else fp32
+    progress: bool = True               # a progress bar
+    eval_batch_size: int = 256          # reviews per evaluation batch
+    tfidf_baseline: bool = True         # TF-IDF char n-grams + LR fitted and scored on the same reviews
+    output_dir: str | None = None       # also ship the fine-tuned model here as a sentiment checkpoint
     export_onnx: bool = True            # with output_dir: ONNX graph beside it (the app's fast start)
 
 
@@ -200,36 +202,14 @@ def merge_into_report(path: str | Path, key: str, value: dict) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    d = NsmcConfig()
-    parser.add_argument("--base-model", default=d.base_model, help="encoder hub id or folder (default %(default)s)")
-    parser.add_argument("--data-dir", help="raw data directory (default: MBTI_DATA_DIR or ../shared/data)")
-    parser.add_argument("--n-train", type=int, default=d.n_train, help="balanced training reviews (%(default)s)")
-    parser.add_argument("--n-test", type=int, default=d.n_test, help="balanced test reviews (%(default)s)")
-    parser.add_argument("--epochs", type=int, default=d.epochs)
-    parser.add_argument("--batch-size", type=int, default=d.batch_size)
-    parser.add_argument("--learning-rate", type=float, default=d.learning_rate)
-    parser.add_argument("--max-length", type=int, default=d.max_length)
-    parser.add_argument("--seed", type=int, default=d.seed)
-    parser.add_argument("--mixed-precision", default=d.mixed_precision, choices=["auto", "no", "bf16", "fp16"])
-    parser.add_argument("--run-dir", default=d.run_dir, help="resumable state (default %(default)s)")
+    add_config_arguments(parser, NsmcConfig, names={"tfidf_baseline": "tfidf"},
+                         choices={"mixed_precision": MIXED_PRECISION_CHOICES})
     parser.add_argument("--report", help="merge the result under the key 'nsmc' into this JSON file "
                                          "(e.g. reports/pretrain.json); printed either way")
-    parser.add_argument("--no-tfidf", action="store_true", help="skip the TF-IDF baseline on the same reviews")
-    parser.add_argument("--no-progress", action="store_true")
-    parser.add_argument("--output-dir", help="also ship the fine-tuned model here as a sentiment checkpoint "
-                                             "(e.g. checkpoints/sentiment; fp16 safetensors + sentiment.json)")
-    parser.add_argument("--no-export-onnx", action="store_true",
-                        help="with --output-dir: skip the ONNX graph (then the app serves the model with torch)")
 
 
 def main(args) -> int:
-    cfg = NsmcConfig(
-        base_model=args.base_model, data_dir=args.data_dir, n_train=args.n_train, n_test=args.n_test,
-        epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
-        max_length=args.max_length, seed=args.seed, mixed_precision=args.mixed_precision, run_dir=args.run_dir,
-        progress=not args.no_progress, tfidf_baseline=not args.no_tfidf, output_dir=args.output_dir,
-        export_onnx=not args.no_export_onnx,
-    )
+    cfg = config_from_args(NsmcConfig, args)
     result = run_nsmc(cfg)
     if result and args.report:
         merge_into_report(args.report, "nsmc", result)

@@ -28,14 +28,16 @@ import os
 import shlex
 import sys
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 from transformers.utils import ModelOutput
 
-
+from mbti_core import config_args
+from mbti_core.config_args import add_config_arguments
+from mbti_core.training.loop import MIXED_PRECISION_CHOICES
 
 
 @dataclass
@@ -43,12 +45,12 @@ class PretrainConfig:
     """Defaults reproduce the intended GPU run (one H100, ~6-8 minutes of training)."""
     output_dir: str = "checkpoints/base"       # the shipped HF folder
     run_dir: str = "runs/pretrain"             # tokenizer, packed blocks, resumable loop state (git-ignored)
-    report: str = "reports/pretrain.json"
+    report: str = "reports/pretrain.json"      # the JSON report
     base_model: str | None = None              # continue pretraining this encoder (its tokenizer is kept)
-    data_dir: str | None = None
+    data_dir: str | None = None                # raw data directory (default: MBTI_DATA_DIR or ../shared/data)
     # tokenizer
     # Four fine-tuned copies ship beside the base (mft, ft, sentiment): at ~10 MiB each they fit 48 MiB.
-    vocab_size: int = 8_000
+    vocab_size: int = 8_000                    # WordPiece vocabulary
     # model (ElectraForMaskedLM; ignored with base_model). embedding_size < hidden_size (ELECTRA's factorised
     # embeddings) trained a bag-of-words model here: see the module docstring.
     embedding_size: int = 256
@@ -74,7 +76,7 @@ class PretrainConfig:
     seed: int = 42
     log_every: int = 100
     save_every: int = 1000
-    progress: bool = True
+    progress: bool = True                      # a progress bar (else logs only)
     # evaluation
     eval_texts: int = 5_000                    # cafe validation/test texts for masked-token accuracy
     epoch_eval_texts: int = 1_000              # the cheaper per-epoch validation check
@@ -461,51 +463,21 @@ def run(cfg: PretrainConfig, command: str | None = None, *, texts: list[str] | N
 
 # ---------------------------------------------------------------- CLI
 
-_CLI_FIELDS = {
-    "vocab_size", "embedding_size", "hidden_size", "num_layers", "num_heads", "intermediate_size", "block_size",
-    "mlm_probability", "max_texts", "batch_size", "gradient_accumulation_steps", "learning_rate", "warmup_steps",
-    "max_steps", "time_budget_minutes", "mixed_precision", "seed", "log_every", "save_every", "eval_texts",
-    "nsmc_train", "nsmc_test",
-}
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    defaults = PretrainConfig()
-    parser.add_argument("--base-model", help="continue pretraining this encoder (hub id or folder) instead of "
-                                             "training a tokenizer and a model from scratch")
-    parser.add_argument("--data-dir", help="raw data directory (default: MBTI_DATA_DIR or ../shared/data)")
-    parser.add_argument("--output-dir", help=f"the HF model folder to write (default {defaults.output_dir})")
-    parser.add_argument("--run-dir", help=f"tokenizer, packed data and resumable state (default {defaults.run_dir})")
-    parser.add_argument("--report", help=f"the JSON report (default {defaults.report})")
+    """One option per ``PretrainConfig`` field; given ones replace the preset (``--tiny``: ``tiny_overrides``)."""
+    add_config_arguments(parser, PretrainConfig, skip=("extra",), names={"nsmc": "--skip-nsmc"},
+                         helps={"nsmc": "skip the NSMC fine-tuning check"},
+                         choices={"mixed_precision": MIXED_PRECISION_CHOICES}, only_given=True,
+                         presets={"--tiny": PretrainConfig(**tiny_overrides())})
     parser.add_argument("--tiny", action="store_true", help="a tiny CPU config for smoke runs (about a minute); "
                                                             "writes under runs/pretrain-tiny unless told otherwise")
     parser.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
                         help="continue from the state in the run dir if there is one (default: yes)")
-    parser.add_argument("--skip-nsmc", action="store_true", help="skip the NSMC fine-tuning check")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar (logs only)")
-    for f in fields(PretrainConfig):
-        if f.name not in _CLI_FIELDS:
-            continue
-        parse = {"int": int, "float": float, "str": str}[str(f.type).split(" ")[0]]
-        parser.add_argument("--" + f.name.replace("_", "-"), type=parse, default=None,
-                            help=f"default {getattr(defaults, f.name)} (tiny: {tiny_overrides().get(f.name, '=')})")
 
 
 def config_from_args(args) -> PretrainConfig:
-    values = tiny_overrides() if args.tiny else {}
-    for name in _CLI_FIELDS:
-        value = getattr(args, name, None)
-        if value is not None:
-            values[name] = value
-    for name in ("base_model", "data_dir", "output_dir", "run_dir", "report"):
-        value = getattr(args, name, None)
-        if value is not None:
-            values[name] = value
-    if args.skip_nsmc:
-        values["nsmc"] = False
-    if args.no_progress:
-        values["progress"] = False
-    cfg = PretrainConfig(**values)
+    preset = PretrainConfig(**tiny_overrides()) if args.tiny else PretrainConfig()
+    cfg = config_args.config_from_args(PretrainConfig, args, base=preset)
     if not args.resume:
         import shutil
 

@@ -43,11 +43,13 @@ def build_tokenizer():
     return train_tokenizer(toy_texts(), vocab_size=400, min_frequency=1, limit_alphabet=400, max_length=128)
 
 
-def build_encoder_dir(root: Path, model_type: str = "bert", tokenizer=None) -> Path:
-    """A random tiny encoder + tokenizer saved as a Hugging Face folder (what --base-model points at)."""
+def build_encoder_dir(root: Path, model_type: str = "bert", tokenizer=None, dropout: float | None = None) -> Path:
+    """A random tiny encoder + tokenizer saved as a Hugging Face folder (what --base-model points at).
+    ``dropout=0.0`` turns every dropout off (the MBTI head follows the encoder's), for a deterministic model."""
     tokenizer = tokenizer or build_tokenizer()
     torch.manual_seed(0)
-    model = AutoModel.from_config(tiny_config(model_type, len(tokenizer)))
+    overrides = {} if dropout is None else dict(hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout)
+    model = AutoModel.from_config(tiny_config(model_type, len(tokenizer), **overrides))
     folder = root / f"tiny-{model_type}"
     model.save_pretrained(folder)
     save_tokenizer(tokenizer, folder)
