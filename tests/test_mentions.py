@@ -92,6 +92,9 @@ def test_enough_nickname_cases():
         ("I, F, J 각각 수치가 달라요", "[TYPE], [TYPE], [TYPE] 각각 수치가 달라요"),
         ("SF랑 제일 안 맞아요", "[TYPE]랑 제일 안 맞아요"),
         ("제 주변 SF 분들은 잘 웃어요", "제 주변 [TYPE] 분들은 잘 웃어요"),  # in this cafe SF is mostly type talk
+        ("노잼 스타일(mbti SJ 유형) 싫어요", "노잼 스타일(mbti [TYPE] 유형) 싫어요"),  # "mbti" is no English
+        ("mbti T성향 특징이 뭐예요", "mbti [TYPE]성향 특징이 뭐예요"),
+        ("MBTI: NF 분들", "MBTI: [TYPE] 분들"),
     ],
 )
 def test_mask_type_mentions(text, expected):

@@ -94,7 +94,8 @@ _HANGUL = re.compile(r"^[\uac00-\ud7a3]")
 
 
 def _is_english_word(word: str | None) -> bool:
-    return word is not None and len(word) >= 2 and not _MBTI_LIKE.fullmatch(word)
+    """A neighbour that makes a capital English, not type talk ("mbti SJ 유형", "MBTI T성향" are type talk)."""
+    return word is not None and len(word) >= 2 and not _MBTI_LIKE.fullmatch(word) and word.lower() != "mbti"
 
 
 def _mask_short(match: re.Match) -> str:
