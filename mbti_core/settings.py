@@ -70,9 +70,13 @@ def hub_offline() -> bool:
 
 
 def project_relative(source) -> str:
-    """A checkpoint folder inside the project as a relative path (the report then matches the same folder on any
-    machine the project is copied to, a Space included); anything else as given."""
+    """A path as a report records it: inside the project, relative to it (the report then matches the same folder
+    on any machine the project is copied to, a Space included); inside the data directory, as
+    ``$MBTI_DATA_DIR/...``; anything else (a hub id, another folder) as given."""
+    path = Path(source).expanduser().resolve()
+    if path.is_relative_to(PROJECT_ROOT):
+        return path.relative_to(PROJECT_ROOT).as_posix()
     try:
-        return Path(source).expanduser().resolve().relative_to(PROJECT_ROOT).as_posix()
-    except ValueError:
+        return "$MBTI_DATA_DIR/" + path.relative_to(data_dir()).as_posix()
+    except (ValueError, DataNotFoundError):
         return str(source)

@@ -93,6 +93,10 @@ def test_sources_inside_the_project_are_recorded_relative_and_match_on_another_m
 
     assert project_relative(settings.PROJECT_ROOT / "checkpoints" / "mft") == "checkpoints/mft"
     assert project_relative(tmp_path / "elsewhere") == str(tmp_path / "elsewhere")
+    (tmp_path / "data" / "seed_study").mkdir(parents=True)
+    monkeypatch.setenv("MBTI_DATA_DIR", str(tmp_path / "data"))
+    assert project_relative(tmp_path / "data" / "seed_study" / "x.csv") == "$MBTI_DATA_DIR/seed_study/x.csv"
+    assert project_relative("klue/bert-base") == "klue/bert-base"  # a hub id stays as given
     report = tmp_path / "reliability.json"
     entry = {"source": "checkpoints/mft", "axes": {"EI": {}}, "n": 1}
     report.write_text(__import__("json").dumps({"checkpoints": {"mft": entry}}))

@@ -76,3 +76,14 @@ def test_the_lfs_check_fails_on_a_big_file_outside_the_lfs_rules(tmp_path):
     with pytest.raises(check_space.CheckFailed, match="weights.bin"):
         check_space.check_lfs(repo)
     shutil.rmtree(repo)
+
+
+def test_committed_reports_hold_no_machine_paths():
+    """Reports travel to the Space and to other machines: paths in them are project- or data-relative."""
+    import json
+    import re
+
+    for path in sorted((ROOT / "reports").glob("*.json")):
+        text = path.read_text(encoding="utf-8")
+        json.loads(text)
+        assert not re.findall(r'"(?:/(?:work|home|tmp|root|Users)/|[A-Z]:\\\\)[^"]*"', text), path.name

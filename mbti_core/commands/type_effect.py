@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from mbti_core import settings
 from mbti_core.commands import add_checkpoint_argument, emit, quiet_transformers
 
 PARTS = ("auto", "validation", "train", "all")
@@ -75,7 +76,8 @@ def main(args) -> int:
     if model.type_mlm is None:
         raise ValueError(f"{args.checkpoint} has no type-conditioned MLM head (an FT checkpoint); use an MFT checkpoint")
     tokenizer = load_tokenizer(folder)
-    result = {"checkpoint": str(args.checkpoint), "masked": str(path), "part": part,
+    result = {"checkpoint": settings.project_relative(args.checkpoint), "masked": settings.project_relative(path),
+              "part": part,
               **type_effect.measure(model, tokenizer, rows, study.train, model.heads_config.max_length),
               "cleaning": scored.counts}
     if args.output:

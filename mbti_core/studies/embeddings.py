@@ -102,7 +102,7 @@ def build_maps(encoders: dict[str, str], examples: dict[str, pd.DataFrame], cfg:
             }
         del model
     tasks = {task: dataset for task, dataset in DATASET_OF_TASK.items() if dataset in examples}
-    return {"pooling": cfg.pooling, "layer": "last", "encoders": dict(encoders), "tasks": tasks,
+    return {"pooling": cfg.pooling, "layer": "last", "encoders": {name: settings.project_relative(path) for name, path in encoders.items()}, "tasks": tasks,
             "datasets": datasets, "maps": maps}
 
 

@@ -187,7 +187,8 @@ def run_scaling(cfg: ScalingConfig, accelerator=None) -> dict:
                     "base_model": cfg.base_model, "model_type": result["model_type"],
                     "split": f"train: balanced sample of the movie-disjoint train split; test: balanced sample of "
                              f"the held-out movies ({' + '.join(cfg.eval_splits)} splits), seed 0",
-                    "settings": {k: v for k, v in asdict(cfg).items() if k not in ("data_dir", "progress", "force", "sizes")},
+                    "settings": {k: settings.project_relative(v) if k == "report_path" else v
+                                 for k, v in asdict(cfg).items() if k not in ("data_dir", "progress", "force", "sizes")},
                     "rows": [ours[s] for s in sorted(ours)],
                 },
             }

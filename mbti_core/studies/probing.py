@@ -150,7 +150,7 @@ def build_report(encoders: dict[str, str], data: dict[str, dict[str, pd.DataFram
         "metric": "macro_f1", "pooling": "mean over tokens", "tasks": tasks,
         "layers": layers, "layer_names": {n: ["embeddings"] + [f"layer {i}" for i in range(1, k)]
                                           for n, k in layers.items()},
-        "scores": scores, "accuracy": accuracy, "encoders": dict(encoders), "data": summary,
+        "scores": scores, "accuracy": accuracy, "encoders": {name: settings.project_relative(path) for name, path in encoders.items()}, "data": summary,
         "splits": {"sentiment": "NSMC: train-split reviews -> movie-disjoint test split (balanced samples)",
                    "mbti": "cafe: train-split writers -> writer-disjoint test-split writers"},
     }
