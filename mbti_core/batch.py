@@ -283,7 +283,7 @@ def read_table(source: str | Path | bytes, name: str | None = None, max_mb: floa
 def row_problem(value) -> str | None:
     """Why a cell cannot be scored (None if it can). Same rules as the Predict page's input check."""
     from mbti_core.app_support import check_message
-    from mbti_core.predictor_base import preprocess
+    from mbti_core.predictor_base import check_text, preprocess
 
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return "empty: no text in this row"
@@ -292,6 +292,10 @@ def row_problem(value) -> str | None:
     checked = check_message(value)
     if not checked.ok:
         return checked.error
+    try:  # the predictor's own check as well: a row that passes here cannot fail its batch in axis_logits
+        check_text(value)
+    except ValueError as error:
+        return str(error)
     if not preprocess(value):
         return "nothing left to analyse after normalisation"
     return None

@@ -27,6 +27,10 @@ import re
 import tokenize
 from functools import lru_cache
 
+# The training loop's mixed_precision values (``training.loop.resolve_mixed_precision``), here so that parsing
+# options needs no torch.
+MIXED_PRECISION_CHOICES = ("auto", "no", "bf16", "fp16")
+
 _FIELD_LINE = re.compile(r"^\s+(\w+)\s*:")
 _SCALARS = {"int": int, "float": float, "str": str}
 

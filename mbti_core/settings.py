@@ -73,7 +73,10 @@ def project_relative(source) -> str:
     """A path as a report records it: inside the project, relative to it (the report then matches the same folder
     on any machine the project is copied to, a Space included); inside the data directory, as
     ``$MBTI_DATA_DIR/...``; anything else (a hub id, another folder) as given."""
-    path = Path(source).expanduser().resolve()
+    path = Path(source).expanduser()
+    if not (path.is_absolute() or path.exists()):  # a hub id such as "klue/bert-base", not a folder here
+        return str(source)
+    path = path.resolve()
     if path.is_relative_to(PROJECT_ROOT):
         return path.relative_to(PROJECT_ROOT).as_posix()
     try:

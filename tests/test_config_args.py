@@ -78,9 +78,9 @@ MFT_FLAGS = ["--base-model", "--seeds", "--masked", "--phase1-data", "--phase2-d
 
 def test_training_commands_keep_their_flags():
     """mft/ft and nsmc options come from their configs too; every flag scripts and train_command.txt use is there."""
-    from mbti_core.training import mft, nsmc
+    from mbti_core.training import mft, nsmc, pretrain
 
-    for module, flags in ((mft, MFT_FLAGS), (nsmc, NSMC_FLAGS)):
+    for module, flags in ((mft, MFT_FLAGS), (nsmc, NSMC_FLAGS), (pretrain, PRETRAIN_FLAGS)):
         parser = argparse.ArgumentParser()
         module.add_arguments(parser)
         assert set(flags) <= {option for action in parser._actions for option in action.option_strings}
@@ -110,6 +110,8 @@ def test_mft_options_replace_the_preset_only_where_given():
         phase3=replace(tiny.phase3, epochs=3, batch_size=8, group_by_length=False))
     with pytest.raises(SystemExit):
         parse(["--writer-weighting", "square"])
+    with pytest.raises(ValueError, match="--batch-size must be positive"):
+        parse(["--batch-size", "0"])
 
 
 NSMC_FLAGS = ["--base-model", "--data-dir", "--n-train", "--n-test", "--epochs", "--batch-size", "--learning-rate",
@@ -141,3 +143,11 @@ def test_presets_are_shown_in_the_help():
     parser = argparse.ArgumentParser()
     add_config_arguments(parser, ToyConfig, skip=("encoders",), presets={"--tiny": ToyConfig(n_train=10, tiny=True)})
     assert "texts per task (default: 4000; --tiny: 10)" in " ".join(parser.format_help().split())
+
+
+PRETRAIN_FLAGS = ["--base-model", "--data-dir", "--output-dir", "--run-dir", "--report", "--tiny", "--resume",
+                  "--no-resume", "--skip-nsmc", "--no-progress", "--vocab-size", "--embedding-size", "--hidden-size",
+                  "--num-layers", "--num-heads", "--intermediate-size", "--block-size", "--mlm-probability",
+                  "--max-texts", "--batch-size", "--gradient-accumulation-steps", "--learning-rate", "--warmup-steps",
+                  "--max-steps", "--time-budget-minutes", "--mixed-precision", "--seed", "--log-every", "--save-every",
+                  "--eval-texts", "--nsmc-train", "--nsmc-test"]

@@ -47,6 +47,18 @@ def test_heads_shapes_and_sizes(encoder_dir, tokenizer):
     assert not any(p.shape == model.word_embeddings.shape for p in model.type_mlm.parameters())
 
 
+def test_head_dropout_follows_the_encoder_unless_given(tmp_path, tokenizer):
+    """As transformers' classification heads: classifier_dropout, else hidden_dropout_prob; an explicit value wins."""
+    def dropouts(model):
+        return {module.p for module in model.classifier.modules() if isinstance(module, torch.nn.Dropout)}
+
+    plain = build_encoder_dir(tmp_path / "plain", "bert", tokenizer)  # BertConfig: hidden_dropout_prob 0.1
+    off = build_encoder_dir(tmp_path / "off", "bert", tokenizer, dropout=0.0)
+    assert dropouts(MBTIModel.from_encoder(plain)) == {0.1}
+    assert dropouts(MBTIModel.from_encoder(off)) == {0.0} and MBTIModel.from_encoder(off).heads_config.classifier_dropout == 0.0
+    assert dropouts(MBTIModel.from_encoder(off, classifier_dropout=0.3)) == {0.3}
+
+
 def test_type_embedding_changes_mlm_logits(encoder_dir, tokenizer):
     model = new_model(encoder_dir, with_type_mlm=True).eval()
     encoded, labels = _batch(tokenizer)

@@ -213,7 +213,7 @@ def test_masked_positions_lm_gives_the_full_forward_loss():
 @pytest.mark.slow
 def test_accelerate_launch_pretraining_with_two_cpu_processes(tmp_path, korean_sentences):
     """`accelerate launch --multi_gpu --num_processes 2 train.py pretrain` on a CPU machine: one gloo group, each
-    process half of every batch, one process writing the encoder and the report."""
+    process its own batch of --batch-size blocks, one process writing the encoder and the report."""
     import gzip
     import os
     import subprocess

@@ -96,7 +96,9 @@ def test_sources_inside_the_project_are_recorded_relative_and_match_on_another_m
     (tmp_path / "data" / "seed_study").mkdir(parents=True)
     monkeypatch.setenv("MBTI_DATA_DIR", str(tmp_path / "data"))
     assert project_relative(tmp_path / "data" / "seed_study" / "x.csv") == "$MBTI_DATA_DIR/seed_study/x.csv"
-    assert project_relative("klue/bert-base") == "klue/bert-base"  # a hub id stays as given
+    monkeypatch.chdir(settings.PROJECT_ROOT / "tests")  # a hub id stays as given, wherever the command runs
+    assert project_relative("klue/bert-base") == "klue/bert-base"
+    assert project_relative("support") == "tests/support"  # a relative folder that exists here is one
     report = tmp_path / "reliability.json"
     entry = {"source": "checkpoints/mft", "axes": {"EI": {}}, "n": 1}
     report.write_text(__import__("json").dumps({"checkpoints": {"mft": entry}}))

@@ -79,11 +79,16 @@ def test_the_lfs_check_fails_on_a_big_file_outside_the_lfs_rules(tmp_path):
 
 
 def test_committed_reports_hold_no_machine_paths():
-    """Reports travel to the Space and to other machines: paths in them are project- or data-relative."""
+    """Reports and checkpoint metadata travel to the Space and to other machines: the paths in them are project- or
+    data-relative (``settings.project_relative``), never this machine's."""
     import json
     import re
 
-    for path in sorted((ROOT / "reports").glob("*.json")):
+    absolute = re.compile(r'"(?:(?:/[\w.$@+-]+){2,}/?|[A-Za-z]:\\\\[^"]*)"')  # "/a/b...", "C:\\..."
+    files = sorted((ROOT / "reports").glob("*.json")) + sorted(
+        path for path in (ROOT / "checkpoints").glob("*/*.json") if path.name != "tokenizer.json")
+    assert len(files) > 10
+    for path in files:
         text = path.read_text(encoding="utf-8")
         json.loads(text)
-        assert not re.findall(r'"(?:/(?:work|home|tmp|root|Users)/|[A-Z]:\\\\)[^"]*"', text), path.name
+        assert not absolute.findall(text), (path.relative_to(ROOT).as_posix(), absolute.findall(text)[:3])

@@ -28,8 +28,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from mbti_core import settings
-from mbti_core.config_args import add_config_arguments, config_from_args
-from mbti_core.training.loop import MIXED_PRECISION_CHOICES
+from mbti_core.config_args import MIXED_PRECISION_CHOICES, add_config_arguments, config_from_args
 
 STUDY_SIZES = (10_000, 20_000, 30_000, 40_000, 50_000)
 THEIRS = {

@@ -66,11 +66,10 @@ class LoopConfig:
     group_by_length: bool = False
 
 
-MIXED_PRECISION_CHOICES = ("auto", "no", "bf16", "fp16")
-
-
 def resolve_mixed_precision(value: str) -> str:
     """'auto' -> 'bf16' where CUDA supports it, else 'no' (CPU autocast is slower than fp32 for small models)."""
+    from mbti_core.config_args import MIXED_PRECISION_CHOICES
+
     if value != "auto":
         if value not in MIXED_PRECISION_CHOICES:
             raise ValueError(f"mixed_precision must be auto, no, bf16 or fp16, not {value!r}")

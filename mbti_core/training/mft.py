@@ -31,9 +31,9 @@ import numpy as np
 import pandas as pd
 
 from mbti_core import config_args, evaluation, settings
-from mbti_core.config_args import add_config_arguments
+from mbti_core.config_args import MIXED_PRECISION_CHOICES, add_config_arguments
 from mbti_core.study_reference import STUDY_FIGURES
-from mbti_core.training.loop import MIXED_PRECISION_CHOICES, LoopConfig, process_state
+from mbti_core.training.loop import LoopConfig, process_state
 
 logger = logging.getLogger(__name__)
 
@@ -191,17 +191,19 @@ def load_masked_rows(config: MFTConfig) -> tuple[list[dict], list[dict], str, di
 
     if config.masked_file and not str(config.masked_file).endswith(".jsonl"):
         study = load_study_masked(config.masked_file)
-        train, validation, source, counts = study.train, study.validation, str(config.masked_file), study.counts
+        train, validation, counts = study.train, study.validation, study.counts
+        source = settings.project_relative(config.masked_file)
     elif config.masked_file or config.phase2_data == "cafe-logodds":
         path = Path(config.masked_file) if config.masked_file else default_masked_file(config)
         masked = read_masked_file(path)
         if masked.errors:
             logger.warning(masked.error_summary())
         train, validation = split_by_sentence(masked.rows)
-        source, counts = str(path), {"rows_read": len(masked.rows) + len(masked.errors), "dropped_bad_row": len(masked.errors)}
+        source, counts = settings.project_relative(path), {"rows_read": len(masked.rows) + len(masked.errors), "dropped_bad_row": len(masked.errors)}
     else:
         study = load_study_masked(data_dir=config.data_dir)
-        train, validation, source, counts = study.train, study.validation, str(study_file(MASKED_SENTENCES_FILE, config.data_dir)), study.counts
+        source = settings.project_relative(study_file(MASKED_SENTENCES_FILE, config.data_dir))
+        train, validation, counts = study.train, study.validation, study.counts
     if config.limit_masked:
         rng = np.random.default_rng(0)
         cut = lambda rows, n: [rows[i] for i in sorted(rng.choice(len(rows), n, replace=False))] if len(rows) > n else rows
@@ -502,17 +504,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     for the three phases."""
     add_config_arguments(parser, MFTConfig, skip=("mode", "phase1", "phase2", "phase3"), names=_FLAG_NAMES,
                          helps=_FLAG_HELPS, choices=_FLAG_CHOICES, only_given=True, presets={"--tiny": tiny_config()})
+    def per_phase(config: MFTConfig, name: str) -> str:
+        return " ".join(f"{getattr(getattr(config, phase), name):g}" for phase in ("phase1", "phase2", "phase3"))
+
+    def shown(name: str) -> str:
+        return f"default: {per_phase(MFTConfig(), name)}; --tiny: {per_phase(tiny_config(), name)}"
+
     phases = parser.add_argument_group("the three phases (PhaseConfig)")
     phases.add_argument("--epochs", type=int, nargs=3, metavar=("P1", "P2", "P3"),
-                        help="epochs of phases 1, 2, 3 (FT uses P3; default 5 2 3, --tiny 1 1 1)")
-    phases.add_argument("--learning-rate", type=float, help="for every phase (default 5e-5, --tiny 1e-4)")
-    phases.add_argument("--batch-size", type=int, help="per process, for every phase (default 32 64 64, --tiny 16)")
+                        help=f"epochs of phases 1, 2, 3 (FT uses P3; {shown('epochs')})")
+    phases.add_argument("--learning-rate", type=float, help=f"for every phase ({shown('learning_rate')})")
+    phases.add_argument("--batch-size", type=int, help=f"per process, for every phase ({shown('batch_size')})")
     phases.add_argument("--no-group-by-length", action="store_true",
                         help="phase 3 in random batches (default: batches of similar length, as transformers' Trainer)")
 
 
 def config_from_args(args, mode: str) -> MFTConfig:
     preset = tiny_config(mode=mode) if getattr(args, "tiny", False) else MFTConfig(mode=mode)
+    for name in ("learning_rate", "batch_size"):
+        value = getattr(args, name)
+        if value is not None and not value > 0:
+            raise ValueError(f"--{name.replace('_', '-')} must be positive, got {value:g}")
     phase_updates = {key: value for key, value in (("learning_rate", args.learning_rate),
                                                    ("batch_size", args.batch_size)) if value is not None}
     if args.no_group_by_length:

@@ -20,8 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mbti_core.config_args import add_config_arguments, config_from_args
-from mbti_core.training.loop import MIXED_PRECISION_CHOICES
+from mbti_core.config_args import MIXED_PRECISION_CHOICES, add_config_arguments, config_from_args
 
 
 @dataclass

@@ -36,8 +36,7 @@ import torch
 from transformers.utils import ModelOutput
 
 from mbti_core import config_args
-from mbti_core.config_args import add_config_arguments
-from mbti_core.training.loop import MIXED_PRECISION_CHOICES
+from mbti_core.config_args import MIXED_PRECISION_CHOICES, add_config_arguments
 
 
 @dataclass
