@@ -276,16 +276,29 @@ def writer_level(writers, y_true, probs) -> tuple[np.ndarray, np.ndarray, np.nda
     return ids, truth, sigmoid(pooled)
 
 
-def tune_thresholds(y_true, probs, grid=np.linspace(0.2, 0.8, 61)) -> list[float]:
-    """Per-axis thresholds that maximise macro-F1 (choose them on validation, apply them on test)."""
-    from sklearn.metrics import f1_score
+def macro_f1_by_threshold(y_true, probs, grid) -> np.ndarray:
+    """Binary macro-F1 of ``probs >= t`` for every t in ``grid`` at once (sklearn's ``f1_score(average="macro",
+    labels=[0, 1], zero_division=0)``, from the confusion counts: one pass instead of a sklearn call per t)."""
+    y_true = np.asarray(y_true).astype(bool)[None, :]
+    predicted = np.asarray(probs, dtype=np.float64)[None, :] >= np.asarray(grid, dtype=np.float64)[:, None]
+    true_pos = (predicted & y_true).sum(axis=1)
+    false_pos = (predicted & ~y_true).sum(axis=1)
+    false_neg = (~predicted & y_true).sum(axis=1)
+    true_neg = y_true.shape[1] - true_pos - false_pos - false_neg
 
+    def f1(hits, misses):  # 2TP / (2TP + FP + FN), 0 where the class is neither true nor predicted
+        denominator = 2 * hits + misses
+        return np.divide(2 * hits, denominator, out=np.zeros(len(hits)), where=denominator > 0)
+
+    return (f1(true_pos, false_pos + false_neg) + f1(true_neg, false_pos + false_neg)) / 2
+
+
+def tune_thresholds(y_true, probs, grid=np.linspace(0.2, 0.8, 61)) -> list[float]:
+    """Per-axis thresholds that maximise macro-F1 (choose them on validation, apply them on test); the first of
+    equal scores, as before."""
     y_true, probs = np.asarray(y_true).astype(int), np.asarray(probs)
-    best = []
-    for i in range(len(AXES)):
-        scores = [f1_score(y_true[:, i], (probs[:, i] >= t).astype(int), average="macro", zero_division=0) for t in grid]
-        best.append(float(grid[int(np.argmax(scores))]))
-    return best
+    return [float(grid[int(np.argmax(macro_f1_by_threshold(y_true[:, i], probs[:, i], grid)))])
+            for i in range(len(AXES))]
 
 
 def mean_std(runs: list[dict], keys=("mean_macro_f1", "mean_accuracy", "type_accuracy", "loss")) -> dict:

@@ -52,6 +52,20 @@ def test_tune_thresholds_finds_the_gap():
     assert axis_metrics(y, p, thresholds)["mean_accuracy"] > 0.95 > axis_metrics(y, p)["mean_accuracy"]
 
 
+def test_macro_f1_by_threshold_equals_sklearn():
+    from sklearn.metrics import f1_score
+
+    from mbti_core.evaluation import macro_f1_by_threshold
+
+    rng = np.random.default_rng(1)
+    grid = np.linspace(0.0, 1.0, 41)  # includes thresholds where one class is never predicted
+    cases = [(rng.integers(0, 2, 300), rng.random(300)), (np.ones(50, dtype=int), rng.random(50)),
+             (np.zeros(50, dtype=int), rng.random(50)), (np.array([0, 1, 1, 0]), np.array([0.5, 0.5, 0.9, 0.1]))]
+    for y, p in cases:
+        expected = [f1_score(y, (p >= t).astype(int), average="macro", labels=[0, 1], zero_division=0) for t in grid]
+        np.testing.assert_allclose(macro_f1_by_threshold(y, p, grid), expected, atol=1e-12)
+
+
 def test_mean_std_over_seeds():
     runs = [axis_metrics(np.eye(4, dtype=int)[[0, 1, 2, 3]], np.eye(4) * s + 0.1) for s in (0.5, 0.8)]
     summary = mean_std(runs)

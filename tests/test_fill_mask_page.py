@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -289,8 +288,7 @@ def test_gradio_endpoints_return_what_the_predictor_returns(client, predictor):
 
 @pytest.fixture()
 def app_module(reports):
-    sys.path.insert(0, str(ROOT))
-    import gradio_app
+    import gradio_app  # the project root is on pytest's pythonpath
 
     return gradio_app
 

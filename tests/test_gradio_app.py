@@ -2,7 +2,6 @@
 GRADIO_SERVER_PORT) and called with gradio_client; answers are compared with the Predictor's own outputs."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
@@ -93,8 +92,7 @@ def app_module(dirs, monkeypatch):
     monkeypatch.setenv("MBTI_CHECKPOINT_DIR", str(dirs["checkpoints"]))
     for name in ("MBTI_MFT_CHECKPOINT", "MBTI_FT_CHECKPOINT"):
         monkeypatch.delenv(name, raising=False)
-    sys.path.insert(0, str(ROOT))
-    import gradio_app
+    import gradio_app  # the project root is on pytest's pythonpath
 
     return gradio_app
 

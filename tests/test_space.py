@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
+from scripts import check_space
 
-import check_space  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_dockerignore_keeps_what_serving_needs_and_drops_the_rest():
@@ -54,7 +52,9 @@ def test_requirements_and_pyproject_name_the_same_pinned_files():
     dynamic = project["tool"]["setuptools"]["dynamic"]
     assert dynamic["dependencies"]["file"] == ["requirements-serve.txt"]
     assert {name: spec["file"] for name, spec in dynamic["optional-dependencies"].items()} == {
-        "train": ["requirements-train.txt"], "gradio": ["requirements-gradio.txt"], "test": ["requirements-test.txt"]}
+        "serve": ["requirements-gradio.txt"], "train": ["requirements-train.txt"],
+        "dev": ["requirements-train.txt", "requirements-gradio.txt", "requirements-test.txt"],
+        "gradio": ["requirements-gradio.txt"], "test": ["requirements-test.txt"]}
     assert {"slow", "browser", "real_data"} <= {m.split(":")[0] for m in project["tool"]["pytest"]["ini_options"]["markers"]}
 
 
