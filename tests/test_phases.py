@@ -106,6 +106,18 @@ def test_phase3_weighted_loss_decreases(encoder_dir, tokenizer, tmp_path):
     assert metrics["mean_accuracy"] > 0.9 and metrics["writer_level"]["n"] == frame["writer"].nunique()
 
 
+def test_training_scores_texts_as_the_served_predictor_does(encoder_dir, tokenizer):
+    """Reported and served numbers share code: training's scorer (length-sorted batches of a model in memory) and
+    ``BasePredictor.axis_logits`` give the same axis logits for the same (already masked) texts."""
+    from mbti_core.inference import Predictor
+
+    model = new_model(encoder_dir)
+    texts = class_frame()["text"].tolist() + ["짧", "아주 " * 80]  # one text cut at max_length
+    trained = phases.predict_axis_logits(model, tokenizer, texts, max_length=64, batch_size=5)
+    served, _, _ = Predictor(model, tokenizer).axis_logits(texts, batch_size=7)
+    np.testing.assert_allclose(trained, served, atol=1e-5)
+
+
 def test_phase2_learns_type_specific_fills(encoder_dir, tokenizer, tmp_path):
     from mbti_core.inference import Predictor
 
