@@ -295,7 +295,7 @@ def macro_f1_by_threshold(y_true, probs, grid) -> np.ndarray:
 
 def tune_thresholds(y_true, probs, grid=np.linspace(0.2, 0.8, 61)) -> list[float]:
     """Per-axis thresholds that maximise macro-F1 (choose them on validation, apply them on test); the first of
-    equal scores, as before."""
+    equal scores."""
     y_true, probs = np.asarray(y_true).astype(int), np.asarray(probs)
     return [float(grid[int(np.argmax(macro_f1_by_threshold(y_true[:, i], probs[:, i], grid)))])
             for i in range(len(AXES))]
