@@ -61,6 +61,35 @@ def test_message_draws_and_the_writer_curve():
                for p in curve)
 
 
+def test_writer_decisions_tune_on_validation_writers_and_count_contradictions():
+    """Writers whose first letter holds exactly when their pooled P >= 0.4: thresholds tuned on validation writers
+    land near 0.4, score perfectly on test writers drawn the same way, and every test writer with a pooled P
+    between the tuned threshold and 0.5 is one whose tuned letters contradict the shown probability."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from mbti_core.studies.reliability import writer_decisions
+
+    def writers(seed: int, count: int = 200):
+        rng = np.random.default_rng(seed)
+        p = rng.uniform(0.2, 0.8, size=(count, 4))
+        types = ["".join(a[0] if p[w, i] >= 0.4 else a[1] for i, a in enumerate(("EI", "SN", "TF", "JP")))
+                 for w in range(count)]
+        frame = pd.DataFrame({"writer": [f"w{seed}-{w}" for w in range(count)], "type": types})
+        return frame, np.log(p / (1 - p)), p
+
+    plain = SimpleNamespace(calibration=None, writer_calibration=None)  # the plain sigmoid of the mean logit
+    (validation, validation_logits, _), (test, logits, p) = writers(0), writers(1)
+    out = writer_decisions(validation, validation_logits, test, logits, plain)
+    tuned = out["validation_writer_thresholds"]
+    assert all(0.38 <= t <= 0.42 for t in tuned["thresholds"])
+    assert tuned["mean_macro_f1"] > 0.97 > out["served"]["mean_macro_f1"]
+    expected = ((p >= np.array(tuned["thresholds"])) != (p >= 0.5)).any(axis=1).mean()
+    assert tuned["contradicts_shown"] == pytest.approx(expected) and expected > 0.3
+    assert out["writers"] == {"validation": 200, "test": 200}
+
+
 @pytest.mark.slow
 def test_reliability_command_on_a_small_data_directory(tmp_path, monkeypatch):
     """The whole command on the fake data of tests/test_phases.py with tiny random checkpoints."""
@@ -84,6 +113,13 @@ def test_reliability_command_on_a_small_data_directory(tmp_path, monkeypatch):
     curve = report["writer_curve"]["models"]
     assert set(curve) == {"mft", "ft", "tfidf_lr"}
     assert [p["messages"] for p in curve["tfidf_lr"]["points"]] == [p["messages"] for p in curve["mft"]["points"]]
+    decisions = report["writer_decisions"]["models"]
+    assert set(decisions) == {"mft", "ft", "tfidf_lr"}
+    for name in ("mft", "ft"):
+        assert decisions[name]["writers"]["test"] == report["writers"]
+        tuned = decisions[name]["validation_writer_thresholds"]
+        assert 0 <= tuned["contradicts_shown"] <= 1 and len(tuned["thresholds"]) == 4
+        assert decisions[name]["served"]["thresholds"] == [0.5] * 4
     assert cli.main(["reliability", "--checkpoint", "mft", "--output", str(output)]) == 2  # not NAME=DIR
 
 

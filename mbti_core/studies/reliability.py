@@ -19,7 +19,10 @@ prediction:
 - **how many messages are needed**: for k = 1, 2, 3, 5, 10, 20, 50, each test writer with at least k comments
   gets k of them drawn at random, pooled as the app pools them (the mean axis logit through the pooled
   calibration, each letter above 50%); mean macro-F1 and exact-type accuracy over those writers, for each model
-  and for TF-IDF + logistic regression on the same draws (mean log-odds of its class-balanced probabilities, 50%).
+  and for TF-IDF + logistic regression on the same draws (mean log-odds of its class-balanced probabilities, 50%);
+- **writer decisions** (all comments of each test writer pooled): the served decision (pooled calibration, 50%)
+  beside thresholds tuned for macro-F1 on *validation* writers, and how often the tuned letters would contradict
+  the shown probabilities; TF-IDF + LR on the same writers.
 """
 from __future__ import annotations
 
@@ -176,6 +179,30 @@ def tfidf_test_probs(data: dict) -> np.ndarray:
     return model.predict_proba(data["test"]["text"])
 
 
+def _writer_scores(y_true: np.ndarray, probs: np.ndarray, thresholds) -> dict:
+    metrics = evaluation.axis_metrics(y_true, probs, thresholds)
+    return {"mean_macro_f1": metrics["mean_macro_f1"], "type_accuracy": metrics["type_accuracy"],
+            "macro_f1": {a: v["macro_f1"] for a, v in metrics["axes"].items()},
+            "first_letter_share_pred": {a: v["first_letter_share_pred"] for a, v in metrics["axes"].items()},
+            "thresholds": metrics["thresholds"]}
+
+
+def writer_decisions(validation, validation_logits: np.ndarray, test, logits: np.ndarray, predictor) -> dict:
+    """Each writer's comments pooled as the app pools them: the served decision (each letter above 50%) beside
+    per-axis thresholds tuned for macro-F1 on validation writers' pooled probabilities, both on test writers. The
+    tuned letters are what a macro-F1 target would ship; ``contradicts_shown`` is the share of test writers for whom
+    at least one of them is not the letter the shown probability favours."""
+    calibrations = {"calibration": predictor.calibration, "writer_calibration": predictor.writer_calibration}
+    val_y, val_p = evaluation.served_probabilities(validation, validation_logits, **calibrations)["writer"]
+    test_y, test_p = evaluation.served_probabilities(test, logits, **calibrations)["writer"]
+    thresholds = evaluation.tune_thresholds(val_y, val_p)
+    contradicts = ((test_p >= np.asarray(thresholds)) != (test_p >= 0.5)).any(axis=1)
+    return {"writers": {"validation": int(len(val_y)), "test": int(len(test_y))},
+            "served": _writer_scores(test_y, test_p, 0.5),
+            "validation_writer_thresholds": {**_writer_scores(test_y, test_p, thresholds),
+                                             "contradicts_shown": float(contradicts.mean())}}
+
+
 def run(checkpoints: dict[str, str], data_dir=None, batch_size: int = 128, with_tfidf: bool = True) -> dict:
     from mbti_core.onnx_predictor import load_predictor
     from mbti_core.training.mft import MFTConfig, load_phase3_data
@@ -188,7 +215,7 @@ def run(checkpoints: dict[str, str], data_dir=None, batch_size: int = 128, with_
     report = {"split": "test", "n": len(test), "writers": int(test["writer"].nunique()), "close_margin": CLOSE_MARGIN,
               "checkpoints": {}}
     draws = evaluation.message_draws(test["writer"].to_numpy())
-    curves = {}
+    curves, decisions = {}, {}
     for name, source in checkpoints.items():
         predictor = load_predictor(source)
         logits, _, _ = predictor.axis_logits(texts, batch_size=batch_size)
@@ -197,10 +224,19 @@ def run(checkpoints: dict[str, str], data_dir=None, batch_size: int = 128, with_
             **measure(y_true, predictor.probabilities(logits), [0.5] * len(AXES), [len(t) for t in texts], types),
             "calibration": calibration_block(test, logits, predictor)}
         curves[name] = {"points": writer_curve(draws, y_true, logits, predictor.pooled_probabilities)}
+        validation_logits, _, _ = predictor.axis_logits(data["validation"]["text"].tolist(), batch_size=batch_size)
+        decisions[name] = writer_decisions(data["validation"], validation_logits, test, logits, predictor)
     if with_tfidf:
         baseline = np.clip(tfidf_test_probs(data), 1e-6, 1 - 1e-6)
         curves["tfidf_lr"] = {"points": writer_curve(draws, y_true, np.log(baseline / (1 - baseline)),
                                                      lambda rows: evaluation.sigmoid(rows.mean(axis=0)))}
+        _, writer_y, writer_p = evaluation.writer_level(test["writer"].to_numpy(), y_true, baseline)
+        decisions["tfidf_lr"] = {"served": _writer_scores(writer_y, writer_p, 0.5)}
+    report["writer_decisions"] = {
+        "models": decisions,
+        "how": "all comments of each test writer pooled (models: mean axis logit through the pooled calibration; "
+               "TF-IDF + LR: mean log-odds of its class-balanced probabilities); 'served': each letter above 50%; "
+               "'validation_writer_thresholds': per-axis thresholds tuned for macro-F1 on validation writers"}
     report["writer_curve"] = {"messages": list(evaluation.MESSAGE_COUNTS), "models": curves,
                               "how": "k random comments per test writer with at least k, pooled as the app pools "
                                      "them (mean axis logit, then the pooled calibration), each letter above 50%; "
