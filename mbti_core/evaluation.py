@@ -87,7 +87,7 @@ def _slope(logits, y_true, sample_weight=None) -> float:
     return float(model.coef_[0, 0])
 
 
-def _bias_for_share(logits, scale: float, share: float) -> float:
+def bias_for_share(logits, scale: float, share: float) -> float:
     """The bias b with mean(sigmoid(scale * logits + b)) == share (bisection: the mean rises with b)."""
     logits = np.asarray(logits, dtype=np.float64)
     low, high = -20.0, 20.0
@@ -118,7 +118,7 @@ def fit_calibration(fit_logits, fit_y, prior_logits, prior_y, fit_weights=None) 
         scale = _slope(fit_logits[:, axis], fit_y[:, axis], fit_weights)
         if not scale > 0:  # no signal on this axis: keep the model's own spread rather than flip or flatten it
             scale = 1.0
-        out.append([scale, _bias_for_share(prior_logits[:, axis], scale, float(prior_y[:, axis].mean()))])
+        out.append([scale, bias_for_share(prior_logits[:, axis], scale, float(prior_y[:, axis].mean()))])
     return out
 
 
@@ -187,7 +187,7 @@ def fit_writer_calibration(validation: pd.DataFrame, validation_logits, train: p
         weights = model.coef_[0]
         if not weights[0] + weights[1] * np.log(max(counts)) > 0 or not weights[0] > 0:
             weights = np.array([1.0, 0.0, 0.0])  # no usable signal: the plain mean logit
-        bias = _bias_for_share(prior_x[:, axis] @ weights, 1.0, float(prior_y[:, axis].mean()))
+        bias = bias_for_share(prior_x[:, axis] @ weights, 1.0, float(prior_y[:, axis].mean()))
         out.append([*map(float, weights), bias])
     return out
 

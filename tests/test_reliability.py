@@ -90,6 +90,26 @@ def test_writer_decisions_tune_on_validation_writers_and_count_contradictions():
     assert out["writers"] == {"validation": 200, "test": 200}
 
 
+def test_base_rate_gap_separates_a_shifted_share_from_the_shape():
+    """Labels drawn from sigmoid(logit + 1): the right shape, the wrong base rate. Re-setting each bias to the
+    test share (the oracle) removes nearly all the error; the shown probabilities keep it."""
+    import pandas as pd
+
+    from mbti_core import evaluation
+    from mbti_core.studies.reliability import base_rate_gap
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 1.5, size=(20000, 4))
+    first = rng.random(logits.shape) < evaluation.sigmoid(logits + 1.0)
+    types = ["".join(a[0] if first[n, i] else a[1] for i, a in enumerate(("EI", "SN", "TF", "JP")))
+             for n in range(len(logits))]
+    out = base_rate_gap(pd.DataFrame({"type": types}), logits, [[1.0, 0.0]] * 4)
+    shown_ece = [evaluation.expected_calibration_error(first[:, i], evaluation.sigmoid(logits[:, i])) for i in range(4)]
+    assert all(e > 0.1 for e in shown_ece)
+    assert all(e < 0.03 for e in out["ece_with_test_shares"].values())
+    assert all(abs(m - 0.5) < 0.02 for m in out["mean_shown_probability"].values())  # symmetric logits, bias 0
+
+
 @pytest.mark.slow
 def test_reliability_command_on_a_small_data_directory(tmp_path, monkeypatch):
     """The whole command on the fake data of tests/test_phases.py with tiny random checkpoints."""

@@ -12,7 +12,8 @@ prediction:
 - **calibration**: the expected calibration error per axis, per comment and per writer, of the calibrated and
   the uncalibrated probabilities, each with a 95% interval from resampling test writers (a few prolific writers
   move a comment-level ECE a lot), and the macro-F1 of the served decision beside that at the research
-  thresholds;
+  thresholds; and the base-rate gap (the mean shown probability, and the ECE left once the biases match the test
+  split's own shares: an oracle diagnostic);
 - by message length (characters): accuracy per axis and of the exact type, so a short message can say what to
   expect;
 - the exact 16-type accuracy beside chance (1/16) and beside always answering the commonest type;
@@ -168,7 +169,25 @@ def calibration_block(test, logits: np.ndarray, predictor, samples: int = BOOTST
         "served_writer": {a: v["first_letter_share_pred"] for a, v in served["writer_level"]["axes"].items()},
         "true_writer": {a: v["first_letter_share_true"] for a, v in served["writer_level"]["axes"].items()},
     }
+    if predictor.calibration is not None:
+        out["base_rate_gap"] = base_rate_gap(test, logits, predictor.calibration)
     return out
+
+
+def base_rate_gap(test, logits: np.ndarray, calibration) -> dict:
+    """How much of the per-comment ECE is the split's base rates: the mean shown probability per axis, and the ECE
+    once each bias is re-set so that the mean equals the *test* comments' share, the scales kept. That uses the
+    test labels: a diagnostic of what no label-free fit can know, never a calibration to ship."""
+    y_true = type_labels(test["type"].tolist())
+    parameters = np.array(calibration, dtype=np.float64)
+    shown = evaluation.sigmoid(evaluation.apply_calibration(logits, parameters))
+    for axis in range(len(AXES)):
+        parameters[axis, 1] = evaluation.bias_for_share(logits[:, axis], parameters[axis, 0], y_true[:, axis].mean())
+    oracle = evaluation.sigmoid(evaluation.apply_calibration(logits, parameters))
+    return {"mean_shown_probability": {a: float(shown[:, i].mean()) for i, a in enumerate(AXES)},
+            "ece_with_test_shares": {a: evaluation.expected_calibration_error(y_true[:, i], oracle[:, i])
+                                     for i, a in enumerate(AXES)},
+            "note": "oracle: biases set from the test labels' shares; shows the error left by the shape alone"}
 
 
 def tfidf_test_probs(data: dict) -> np.ndarray:
