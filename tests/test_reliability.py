@@ -70,12 +70,12 @@ def test_writer_decisions_tune_on_validation_writers_and_count_contradictions():
     import pandas as pd
 
     from mbti_core.studies.reliability import writer_decisions
+    from mbti_core.types import predicted_types
 
     def writers(seed: int, count: int = 200):
         rng = np.random.default_rng(seed)
         p = rng.uniform(0.2, 0.8, size=(count, 4))
-        types = ["".join(a[0] if p[w, i] >= 0.4 else a[1] for i, a in enumerate(("EI", "SN", "TF", "JP")))
-                 for w in range(count)]
+        types = predicted_types(p, thresholds=(0.4,) * 4)
         frame = pd.DataFrame({"writer": [f"w{seed}-{w}" for w in range(count)], "type": types})
         return frame, np.log(p / (1 - p)), p
 
@@ -97,13 +97,12 @@ def test_base_rate_gap_separates_a_shifted_share_from_the_shape():
 
     from mbti_core import evaluation
     from mbti_core.studies.reliability import base_rate_gap
+    from mbti_core.types import bits_to_type
 
     rng = np.random.default_rng(0)
     logits = rng.normal(0, 1.5, size=(20000, 4))
     first = rng.random(logits.shape) < evaluation.sigmoid(logits + 1.0)
-    types = ["".join(a[0] if first[n, i] else a[1] for i, a in enumerate(("EI", "SN", "TF", "JP")))
-             for n in range(len(logits))]
-    out = base_rate_gap(pd.DataFrame({"type": types}), logits, [[1.0, 0.0]] * 4)
+    out = base_rate_gap(pd.DataFrame({"type": [bits_to_type(row) for row in first]}), logits, [[1.0, 0.0]] * 4)
     shown_ece = [evaluation.expected_calibration_error(first[:, i], evaluation.sigmoid(logits[:, i])) for i in range(4)]
     assert all(e > 0.1 for e in shown_ece)
     assert all(e < 0.03 for e in out["ece_with_test_shares"].values())
