@@ -293,6 +293,17 @@ def macro_f1_by_threshold(y_true, probs, grid) -> np.ndarray:
     return (f1(true_pos, false_pos + false_neg) + f1(true_neg, false_pos + false_neg)) / 2
 
 
+def axis_auc(y_true, scores) -> list[float]:
+    """ROC AUC per axis of a score that rises with the first letter (logits or probabilities alike): how well a
+    model ranks texts or writers, whatever the base rates, calibration or thresholds (nan where an axis has one
+    class only)."""
+    from sklearn.metrics import roc_auc_score
+
+    y_true, scores = np.asarray(y_true).astype(int), np.asarray(scores, dtype=np.float64)
+    return [float(roc_auc_score(y_true[:, i], scores[:, i])) if len(np.unique(y_true[:, i])) == 2 else float("nan")
+            for i in range(len(AXES))]
+
+
 def tune_thresholds(y_true, probs, grid=np.linspace(0.2, 0.8, 61)) -> list[float]:
     """Per-axis thresholds that maximise macro-F1 (choose them on validation, apply them on test); the first of
     equal scores."""

@@ -167,3 +167,19 @@ def test_expected_calibration_error_and_the_calibration_block():
     block = evaluation.calibration_errors(frame, np.log(p4 / (1 - p4)))
     assert block["comment"]["ece"]["EI"] == pytest.approx(expected) and set(block["writer"]["ece"]) == {"EI", "SN", "TF", "JP"}
     assert block["comment"]["ece_uncalibrated"] == block["comment"]["ece"]  # no calibration given
+
+
+def test_axis_auc_ranks_and_ignores_monotone_changes():
+    from sklearn.metrics import roc_auc_score
+
+    from mbti_core import evaluation
+
+    rng = np.random.default_rng(0)
+    y = (rng.random((300, 4)) < 0.3).astype(int)
+    scores = y * 0.8 + rng.normal(0, 1, size=y.shape)
+    auc = evaluation.axis_auc(y, scores)
+    assert auc == pytest.approx([roc_auc_score(y[:, i], scores[:, i]) for i in range(4)])
+    # a calibration keeps the order, so the AUC
+    assert evaluation.axis_auc(y, evaluation.sigmoid(2 * scores - 1)) == pytest.approx(auc)
+    y[:, 0] = 1
+    assert np.isnan(evaluation.axis_auc(y, scores)[0])  # one class: no ranking to score

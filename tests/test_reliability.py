@@ -88,6 +88,44 @@ def test_writer_decisions_tune_on_validation_writers_and_count_contradictions():
     expected = ((p >= np.array(tuned["thresholds"])) != (p >= 0.5)).any(axis=1).mean()
     assert tuned["contradicts_shown"] == pytest.approx(expected) and expected > 0.3
     assert out["writers"] == {"validation": 200, "test": 200}
+    # the ECE those letters would cost: each axis moved so that its tuned threshold is 50%, which makes them agree
+    from mbti_core import evaluation
+    from mbti_core.types import type_labels
+
+    t = np.array(tuned["thresholds"])
+    moved = evaluation.sigmoid(np.log(p / (1 - p)) - np.log(t / (1 - t)))
+    assert ((moved >= 0.5) == (p >= t)).all()
+    y = type_labels(test["type"].tolist())
+    for i, axis in enumerate(("EI", "SN", "TF", "JP")):
+        moved_ece = evaluation.expected_calibration_error(y[:, i], moved[:, i])
+        assert tuned["ece_if_shown_to_agree"][axis] == pytest.approx(moved_ece)
+        assert out["served"]["ece"][axis] == pytest.approx(evaluation.expected_calibration_error(y[:, i], p[:, i]))
+
+
+def test_writer_separation_ranks_writers_whatever_the_base_rate():
+    """A reference that ranks every writer right, a model whose pooled P carries the label with noise, the same
+    model with its P moved towards one letter (another base rate, other 50% decisions) and pure noise: AUC is 1,
+    the same for the model and its moved copy, near 0.5 for noise, and the paired difference puts the model below
+    the reference on every resample."""
+    from mbti_core import evaluation
+    from mbti_core.studies.reliability import writer_separation
+
+    rng = np.random.default_rng(3)
+    y = (rng.random((400, 4)) < 0.4).astype(int)
+    signal = (2 * y - 1) * 0.6 + rng.normal(0, 1, size=y.shape)
+    models = {"tfidf_lr": (y, evaluation.sigmoid(4.0 * (2 * y - 1))),
+              "model": (y, evaluation.sigmoid(signal)), "moved": (y, evaluation.sigmoid(signal - 1.5)),
+              "noise": (y, rng.random(y.shape))}
+    out = writer_separation({"test": models}, samples=50)["test"]
+    assert out["writers"] == 400 and out["models"]["tfidf_lr"]["mean_auc"] == 1.0
+    model, moved = out["models"]["model"], out["models"]["moved"]
+    assert model["auc"] == moved["auc"] and 0.6 < model["mean_auc"] < 0.9
+    assert model["interval"][0] < model["mean_auc"] < model["interval"][1]
+    assert abs(out["models"]["noise"]["mean_auc"] - 0.5) < 0.06
+    assert out["minus_tfidf_lr"]["model"]["interval"][1] < 0
+    assert out["minus_tfidf_lr"]["model"]["mean_auc"] == pytest.approx(model["mean_auc"] - 1.0)
+    with pytest.raises(ValueError, match="not the same rows"):
+        writer_separation({"test": {"a": (y, y), "b": (1 - y, y)}}, samples=2)
 
 
 def test_base_rate_gap_separates_a_shifted_share_from_the_shape():
@@ -139,6 +177,9 @@ def test_reliability_command_on_a_small_data_directory(tmp_path, monkeypatch):
         tuned = decisions[name]["validation_writer_thresholds"]
         assert 0 <= tuned["contradicts_shown"] <= 1 and len(tuned["thresholds"]) == 4
         assert decisions[name]["served"]["thresholds"] == [0.5] * 4
+    separation = report["writer_separation"]["splits"]
+    assert set(separation) == {"validation", "test"} and separation["test"]["writers"] == report["writers"]
+    assert all(set(split["models"]) == {"mft", "ft", "tfidf_lr"} for split in separation.values())
     assert cli.main(["reliability", "--checkpoint", "mft", "--output", str(output)]) == 2  # not NAME=DIR
 
 

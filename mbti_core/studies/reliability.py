@@ -23,7 +23,12 @@ prediction:
   and for TF-IDF + logistic regression on the same draws (mean log-odds of its class-balanced probabilities, 50%);
 - **writer decisions** (all comments of each test writer pooled): the served decision (pooled calibration, 50%)
   beside thresholds tuned for macro-F1 on *validation* writers, and how often the tuned letters would contradict
-  the shown probabilities; TF-IDF + LR on the same writers.
+  the shown probabilities, and the writer-level ECE those letters would cost if the shown probabilities were
+  moved to agree with them; TF-IDF + LR on the same writers;
+- **writer separation**: the ROC AUC per axis of each model's pooled probability on validation and test writers
+  beside TF-IDF + LR's, with 95% intervals and the paired difference from resampling writers. AUC ignores base
+  rates and thresholds, so it tells a weaker ranking of writers apart from a decision rule that favours the
+  commoner letter.
 """
 from __future__ import annotations
 
@@ -44,6 +49,7 @@ CONFIDENCE_BANDS = (0.5, 0.55, 0.6, 0.7, 1.0001)  # the shown letter's probabili
 LENGTH_BANDS = ((1, 10), (11, 30), (31, 80), (81, None))  # characters of the message
 RELIABILITY_BINS = 10
 BOOTSTRAP_SAMPLES = 200
+ECE_TARGETS = {"comment": 0.03, "writer": 0.05}  # per-axis targets; the report says how often resamples meet them
 
 
 def _band_label(low: float, high: float) -> str:
@@ -154,8 +160,11 @@ def calibration_block(test, logits: np.ndarray, predictor, samples: int = BOOTST
     out = {"bins": point["bins"], "bootstrap": {"samples": samples, "over": "test writers", "interval": "95%"}}
     for level in ("comment", "writer"):
         out[level] = {name: {axis: {"ece": point[level][name][axis],
-                                    "interval": _interval(np.asarray(draws[level][name])[:, i])}
+                                    "interval": _interval(np.asarray(draws[level][name])[:, i]),
+                                    "resamples_within_target": float(
+                                        (np.asarray(draws[level][name])[:, i] <= ECE_TARGETS[level]).mean())}
                              for i, axis in enumerate(AXES)} for name in ("ece", "ece_uncalibrated")}
+    out["targets"] = dict(ECE_TARGETS)
     served = evaluation.served_metrics(test, logits, **calibrations)
     tuned = evaluation.classification_metrics(test, evaluation.sigmoid(logits), predictor.thresholds)
     out["mean_macro_f1"] = {
@@ -190,12 +199,13 @@ def base_rate_gap(test, logits: np.ndarray, calibration) -> dict:
             "note": "oracle: biases set from the test labels' shares; shows the error left by the shape alone"}
 
 
-def tfidf_test_probs(data: dict) -> np.ndarray:
-    """TF-IDF + logistic regression (the project's baseline) fitted on the training split: P(first letter) on test."""
+def tfidf_probs(data: dict, splits=("validation", "test")) -> dict[str, np.ndarray]:
+    """TF-IDF + logistic regression (the project's baseline) fitted on the training split: P(first letter) of
+    each of ``splits``, clipped away from 0 and 1 so that log-odds stay finite."""
     from mbti_core.baselines import TfidfAxisClassifier
 
     model = TfidfAxisClassifier().fit(data["train"]["text"], type_labels(data["train"]["type"].tolist()))
-    return model.predict_proba(data["test"]["text"])
+    return {split: np.clip(model.predict_proba(data[split]["text"]), 1e-6, 1 - 1e-6) for split in splits}
 
 
 def _writer_scores(y_true: np.ndarray, probs: np.ndarray, thresholds) -> dict:
@@ -216,10 +226,55 @@ def writer_decisions(validation, validation_logits: np.ndarray, test, logits: np
     test_y, test_p = evaluation.served_probabilities(test, logits, **calibrations)["writer"]
     thresholds = evaluation.tune_thresholds(val_y, val_p)
     contradicts = ((test_p >= np.asarray(thresholds)) != (test_p >= 0.5)).any(axis=1)
+    # the same letters with agreeing probabilities: each axis's log-odds moved so that its threshold becomes 50%
+    thresholds_array = np.asarray(thresholds)
+    moved = evaluation.sigmoid(np.log(test_p / (1 - test_p)) - np.log(thresholds_array / (1 - thresholds_array)))
     return {"writers": {"validation": int(len(val_y)), "test": int(len(test_y))},
-            "served": _writer_scores(test_y, test_p, 0.5),
+            "served": {**_writer_scores(test_y, test_p, 0.5), "ece": _axis_ece(test_y, test_p)},
             "validation_writer_thresholds": {**_writer_scores(test_y, test_p, thresholds),
-                                             "contradicts_shown": float(contradicts.mean())}}
+                                             "contradicts_shown": float(contradicts.mean()),
+                                             "ece_if_shown_to_agree": _axis_ece(test_y, moved)}}
+
+
+def _axis_ece(y_true: np.ndarray, probs: np.ndarray) -> dict:
+    return {axis: evaluation.expected_calibration_error(y_true[:, i], probs[:, i]) for i, axis in enumerate(AXES)}
+
+
+def _mean_auc(auc: list[float]) -> float:
+    """The mean over the axes that have both letters (a small resample may lack one); nan if none has."""
+    finite = [value for value in auc if not np.isnan(value)]
+    return float(np.mean(finite)) if finite else float("nan")
+
+
+def writer_separation(splits: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]], reference: str = "tfidf_lr",
+                      samples: int = BOOTSTRAP_SAMPLES, seed: int = 0) -> dict:
+    """How well each model ranks writers: ``splits`` maps a split to ``{model: (y_true [W, 4], pooled P [W, 4])}``
+    over the same writers in the same order. Per model, the ROC AUC per axis and its mean with a 95% interval from
+    resampling writers; per model but the ``reference``, its mean AUC minus the reference's on the same resamples
+    (a paired interval: below 0 throughout means the reference ranks these writers better)."""
+    out = {}
+    for split, models in splits.items():
+        y_true = next(iter(models.values()))[0]
+        if any(not np.array_equal(y, y_true) for y, _ in models.values()):
+            raise ValueError(f"writer separation: the models' {split} writers are not the same rows")
+        rng = np.random.default_rng(seed)
+        draws = {name: [] for name in models}
+        for _ in range(samples):
+            rows = rng.integers(0, len(y_true), len(y_true))
+            for name, (_, probs) in models.items():
+                draws[name].append(_mean_auc(evaluation.axis_auc(y_true[rows], probs[rows])))
+        entry = {"writers": int(len(y_true)), "models": {}}
+        for name, (_, probs) in models.items():
+            auc = evaluation.axis_auc(y_true, probs)
+            entry["models"][name] = {"auc": dict(zip(AXES, auc)), "mean_auc": _mean_auc(auc),
+                                     "interval": _interval(draws[name])}
+        if reference in models:
+            entry["minus_" + reference] = {
+                name: {"mean_auc": entry["models"][name]["mean_auc"] - entry["models"][reference]["mean_auc"],
+                       "interval": _interval(np.asarray(draws[name]) - np.asarray(draws[reference]))}
+                for name in models if name != reference}
+        out[split] = entry
+    return out
 
 
 def run(checkpoints: dict[str, str], data_dir=None, batch_size: int = 128, with_tfidf: bool = True) -> dict:
@@ -235,6 +290,7 @@ def run(checkpoints: dict[str, str], data_dir=None, batch_size: int = 128, with_
               "checkpoints": {}}
     draws = evaluation.message_draws(test["writer"].to_numpy())
     curves, decisions = {}, {}
+    pooled: dict[str, dict] = {"validation": {}, "test": {}}  # split -> model -> (writer y, pooled P)
     for name, source in checkpoints.items():
         predictor = load_predictor(source)
         logits, _, _ = predictor.axis_logits(texts, batch_size=batch_size)
@@ -245,17 +301,32 @@ def run(checkpoints: dict[str, str], data_dir=None, batch_size: int = 128, with_
         curves[name] = {"points": writer_curve(draws, y_true, logits, predictor.pooled_probabilities)}
         validation_logits, _, _ = predictor.axis_logits(data["validation"]["text"].tolist(), batch_size=batch_size)
         decisions[name] = writer_decisions(data["validation"], validation_logits, test, logits, predictor)
+        calibrations = {"calibration": predictor.calibration, "writer_calibration": predictor.writer_calibration}
+        for split, split_logits in (("validation", validation_logits), ("test", logits)):
+            pooled[split][name] = evaluation.served_probabilities(data[split], split_logits, **calibrations)["writer"]
     if with_tfidf:
-        baseline = np.clip(tfidf_test_probs(data), 1e-6, 1 - 1e-6)
-        curves["tfidf_lr"] = {"points": writer_curve(draws, y_true, np.log(baseline / (1 - baseline)),
+        baseline = tfidf_probs(data)
+        curves["tfidf_lr"] = {"points": writer_curve(draws, y_true, np.log(baseline["test"] / (1 - baseline["test"])),
                                                      lambda rows: evaluation.sigmoid(rows.mean(axis=0)))}
-        _, writer_y, writer_p = evaluation.writer_level(test["writer"].to_numpy(), y_true, baseline)
-        decisions["tfidf_lr"] = {"served": _writer_scores(writer_y, writer_p, 0.5)}
+        for split in pooled:
+            frame = data[split]
+            _, writer_y, writer_p = evaluation.writer_level(frame["writer"].to_numpy(),
+                                                            type_labels(frame["type"].tolist()), baseline[split])
+            pooled[split]["tfidf_lr"] = (writer_y, writer_p)
+        writer_y, writer_p = pooled["test"]["tfidf_lr"]
+        decisions["tfidf_lr"] = {"served": {**_writer_scores(writer_y, writer_p, 0.5),
+                                            "ece": _axis_ece(writer_y, writer_p)}}
     report["writer_decisions"] = {
         "models": decisions,
         "how": "all comments of each test writer pooled (models: mean axis logit through the pooled calibration; "
                "TF-IDF + LR: mean log-odds of its class-balanced probabilities); 'served': each letter above 50%; "
                "'validation_writer_thresholds': per-axis thresholds tuned for macro-F1 on validation writers"}
+    report["writer_separation"] = {
+        "splits": writer_separation(pooled),
+        "how": "ROC AUC per axis of each writer's pooled probability (models: as the app pools them; TF-IDF + LR: "
+               "mean log-odds), all comments of each writer; 95% intervals from resampling writers. The models' pooled "
+               "calibration was fitted on the validation writers; it reorders writers only through its dependence "
+               "on the number of messages"}
     report["writer_curve"] = {"messages": list(evaluation.MESSAGE_COUNTS), "models": curves,
                               "how": "k random comments per test writer with at least k, pooled as the app pools "
                                      "them (mean axis logit, then the pooled calibration), each letter above 50%; "
