@@ -179,7 +179,7 @@ def test_axis_auc_ranks_and_ignores_monotone_changes():
     scores = y * 0.8 + rng.normal(0, 1, size=y.shape)
     auc = evaluation.axis_auc(y, scores)
     assert auc == pytest.approx([roc_auc_score(y[:, i], scores[:, i]) for i in range(4)])
-    # a calibration keeps the order, so the AUC
+    # a calibration keeps the order, and so the AUC
     assert evaluation.axis_auc(y, evaluation.sigmoid(2 * scores - 1)) == pytest.approx(auc)
     y[:, 0] = 1
     assert np.isnan(evaluation.axis_auc(y, scores)[0])  # one class: no ranking to score

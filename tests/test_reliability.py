@@ -105,8 +105,8 @@ def test_writer_decisions_tune_on_validation_writers_and_count_contradictions():
 def test_writer_separation_ranks_writers_whatever_the_base_rate():
     """A reference that ranks every writer right, a model whose pooled P carries the label with noise, the same
     model with its P moved towards one letter (another base rate, other 50% decisions) and pure noise: AUC is 1,
-    the same for the model and its moved copy, near 0.5 for noise, and the paired difference puts the model below
-    the reference on every resample."""
+    the same for the model and its moved copy, near 0.5 for noise, and the paired difference's whole 95% interval
+    puts the model below the reference."""
     from mbti_core import evaluation
     from mbti_core.studies.reliability import writer_separation
 
