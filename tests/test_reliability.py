@@ -65,12 +65,11 @@ def test_writer_decisions_tune_on_validation_writers_and_count_contradictions():
     """Writers whose first letter holds exactly when their pooled P >= 0.4: thresholds tuned on validation writers
     land near 0.4, score perfectly on test writers drawn the same way, and every test writer with a pooled P
     between the tuned threshold and 0.5 is one whose tuned letters contradict the shown probability."""
-    from types import SimpleNamespace
-
     import pandas as pd
 
+    from mbti_core import evaluation
     from mbti_core.studies.reliability import writer_decisions
-    from mbti_core.types import predicted_types
+    from mbti_core.types import predicted_types, type_labels
 
     def writers(seed: int, count: int = 200):
         rng = np.random.default_rng(seed)
@@ -79,9 +78,10 @@ def test_writer_decisions_tune_on_validation_writers_and_count_contradictions():
         frame = pd.DataFrame({"writer": [f"w{seed}-{w}" for w in range(count)], "type": types})
         return frame, np.log(p / (1 - p)), p
 
-    plain = SimpleNamespace(calibration=None, writer_calibration=None)  # the plain sigmoid of the mean logit
     (validation, validation_logits, _), (test, logits, p) = writers(0), writers(1)
-    out = writer_decisions(validation, validation_logits, test, logits, plain)
+    # one comment per writer, no calibration: the pooled P is the plain sigmoid of each writer's logit
+    out = writer_decisions(evaluation.served_probabilities(validation, validation_logits)["writer"],
+                           evaluation.served_probabilities(test, logits)["writer"])
     tuned = out["validation_writer_thresholds"]
     assert all(0.38 <= t <= 0.42 for t in tuned["thresholds"])
     assert tuned["mean_macro_f1"] > 0.97 > out["served"]["mean_macro_f1"]
@@ -89,9 +89,6 @@ def test_writer_decisions_tune_on_validation_writers_and_count_contradictions():
     assert tuned["contradicts_shown"] == pytest.approx(expected) and expected > 0.3
     assert out["writers"] == {"validation": 200, "test": 200}
     # the ECE those letters would cost: each axis moved so that its tuned threshold is 50%, which makes them agree
-    from mbti_core import evaluation
-    from mbti_core.types import type_labels
-
     t = np.array(tuned["thresholds"])
     moved = evaluation.sigmoid(np.log(p / (1 - p)) - np.log(t / (1 - t)))
     assert ((moved >= 0.5) == (p >= t)).all()

@@ -216,19 +216,18 @@ def _writer_scores(y_true: np.ndarray, probs: np.ndarray, thresholds) -> dict:
             "thresholds": metrics["thresholds"]}
 
 
-def writer_decisions(validation, validation_logits: np.ndarray, test, logits: np.ndarray, predictor) -> dict:
-    """Each writer's comments pooled as the app pools them: the served decision (each letter above 50%) beside
+def writer_decisions(validation: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray]) -> dict:
+    """Each writer's comments pooled as the app pools them (``validation`` and ``test``: (y_true [W, 4], pooled P
+    [W, 4]), ``evaluation.served_probabilities(...)["writer"]``): the served decision (each letter above 50%) beside
     per-axis thresholds tuned for macro-F1 on validation writers' pooled probabilities, both on test writers. The
     tuned letters are what a macro-F1 target would ship; ``contradicts_shown`` is the share of test writers for whom
     at least one of them is not the letter the shown probability favours."""
-    calibrations = {"calibration": predictor.calibration, "writer_calibration": predictor.writer_calibration}
-    val_y, val_p = evaluation.served_probabilities(validation, validation_logits, **calibrations)["writer"]
-    test_y, test_p = evaluation.served_probabilities(test, logits, **calibrations)["writer"]
+    (val_y, val_p), (test_y, test_p) = validation, test
     thresholds = evaluation.tune_thresholds(val_y, val_p)
-    contradicts = ((test_p >= np.asarray(thresholds)) != (test_p >= 0.5)).any(axis=1)
+    tuned = np.asarray(thresholds)
+    contradicts = ((test_p >= tuned) != (test_p >= 0.5)).any(axis=1)
     # the same letters with agreeing probabilities: each axis's log-odds moved so that its threshold becomes 50%
-    thresholds_array = np.asarray(thresholds)
-    moved = evaluation.sigmoid(np.log(test_p / (1 - test_p)) - np.log(thresholds_array / (1 - thresholds_array)))
+    moved = evaluation.sigmoid(np.log(test_p / (1 - test_p)) - np.log(tuned / (1 - tuned)))
     return {"writers": {"validation": int(len(val_y)), "test": int(len(test_y))},
             "served": {**_writer_scores(test_y, test_p, 0.5), "ece": _axis_ece(test_y, test_p)},
             "validation_writer_thresholds": {**_writer_scores(test_y, test_p, thresholds),
@@ -300,10 +299,10 @@ def run(checkpoints: dict[str, str], data_dir=None, batch_size: int = 128, with_
             "calibration": calibration_block(test, logits, predictor)}
         curves[name] = {"points": writer_curve(draws, y_true, logits, predictor.pooled_probabilities)}
         validation_logits, _, _ = predictor.axis_logits(data["validation"]["text"].tolist(), batch_size=batch_size)
-        decisions[name] = writer_decisions(data["validation"], validation_logits, test, logits, predictor)
         calibrations = {"calibration": predictor.calibration, "writer_calibration": predictor.writer_calibration}
         for split, split_logits in (("validation", validation_logits), ("test", logits)):
             pooled[split][name] = evaluation.served_probabilities(data[split], split_logits, **calibrations)["writer"]
+        decisions[name] = writer_decisions(pooled["validation"][name], pooled["test"][name])
     if with_tfidf:
         baseline = tfidf_probs(data)
         curves["tfidf_lr"] = {"points": writer_curve(draws, y_true, np.log(baseline["test"] / (1 - baseline["test"])),
